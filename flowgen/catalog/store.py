@@ -1,0 +1,179 @@
+"""Loading and querying catalogs: the core catalog plus, per tenant, its own tables and custom steps.
+
+Layout on disk: `<root>/core/*.json` and `<root>/tenants/<tenant>/*.json`, each file a `CatalogFile`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from flowgen.catalog.model import Action, CatalogFile, Column, FlowLogic, StepSpec, Table, TriggerType
+from flowgen.errors import CatalogError, UnknownTenantError
+
+DEFAULT_ROOT = Path(__file__).parent / "data"
+CORE = "core"
+
+# Fixed by the workflow format (spec section 1); the catalog must define exactly these.
+FLOW_LOGIC_IDS = frozenset(
+    {
+        "if", "else_if", "else", "for_each", "do_until", "parallel", "branch", "try", "catch",
+        "set_flow_variables", "exit_loop", "skip_iteration", "end_flow", "wait_for_duration",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The resolved environment of one tenant (core entries included)."""
+
+    tenant: str
+    tables: dict[str, Table]
+    triggers: dict[str, TriggerType]
+    actions: dict[str, Action]
+    flow_logic: dict[str, FlowLogic]
+    tenant_ids: frozenset[str] = field(default_factory=frozenset)
+    """Ids of tables, triggers and actions that the tenant added to the core catalog."""
+
+    def step(self, name: str) -> Action | FlowLogic | None:
+        return self.actions.get(name) or self.flow_logic.get(name)
+
+    def is_block(self, name: str) -> bool:
+        logic = self.flow_logic.get(name)
+        return bool(logic and logic.block)
+
+    def columns(self, table: str) -> dict[str, Column]:
+        """Columns of `table`, inherited ones included (as `incident` extends `task`)."""
+        out: dict[str, Column] = {}
+        chain: list[Table] = []
+        current = self.tables.get(table)
+        while current is not None and current not in chain:
+            chain.append(current)
+            current = self.tables.get(current.extends) if current.extends else None
+        for ancestor in reversed(chain):
+            out.update({column.name: column for column in ancestor.columns})
+        return out
+
+    def resolve_path(self, table: str, path: list[str]) -> tuple[Column | None, str | None]:
+        """Follow a dot-walk (`caller_id.manager.email`) from `table`.
+
+        Returns the last column, or None and the first name that does not exist.
+        """
+        column: Column | None = None
+        current: str | None = table
+        for name in path:
+            if current is None:
+                return None, name
+            column = self.columns(current).get(name)
+            if column is None:
+                return None, name
+            current = column.reference
+        return column, None
+
+
+def list_tenants(root: Path = DEFAULT_ROOT) -> list[str]:
+    tenants_dir = root / "tenants"
+    names = [p.name for p in tenants_dir.iterdir() if p.is_dir()] if tenants_dir.is_dir() else []
+    return sorted(names)
+
+
+def load_catalog(tenant: str | None = None, root: Path = DEFAULT_ROOT) -> Catalog:
+    """The catalog of `tenant` (None or "core": the core catalog alone); checked for consistency."""
+    return _load(tenant or CORE, root.resolve())
+
+
+@lru_cache(maxsize=64)
+def _load(tenant: str, root: Path) -> Catalog:
+    core = _read_folder(root / CORE)
+    layers = [core]
+    if tenant != CORE:
+        folder = root / "tenants" / tenant
+        if not folder.is_dir():
+            known = ", ".join(list_tenants(root)) or "none"
+            raise UnknownTenantError(f"unknown tenant {tenant!r} (known tenants: {known})")
+        layers.append(_read_folder(folder))
+    catalog = _merge(tenant, layers)
+    _check(catalog)
+    return catalog
+
+
+def _read_folder(folder: Path) -> CatalogFile:
+    files = sorted(folder.glob("*.json"))
+    if not files:
+        raise CatalogError(f"{folder}: no catalog files (*.json)")
+    merged = CatalogFile()
+    for path in files:
+        try:
+            part = CatalogFile.model_validate_json(path.read_bytes())
+        except ValidationError as err:
+            raise CatalogError(f"{path}: not a valid catalog file:\n{err}") from err
+        merged.tables += part.tables
+        merged.triggers += part.triggers
+        merged.actions += part.actions
+        merged.flow_logic += part.flow_logic
+    return merged
+
+
+def _merge(tenant: str, layers: list[CatalogFile]) -> Catalog:
+    tables: dict[str, Table] = {}
+    triggers: dict[str, TriggerType] = {}
+    actions: dict[str, Action] = {}
+    flow_logic: dict[str, FlowLogic] = {}
+    added: set[str] = set()
+    for depth, layer in enumerate(layers):
+        for kind, items, target in (
+            ("table", layer.tables, tables),
+            ("trigger type", layer.triggers, triggers),
+            ("action", layer.actions, actions),
+            ("flow logic", layer.flow_logic, flow_logic),
+        ):
+            for item in items:
+                key = item.name if isinstance(item, Table) else item.id
+                if key in target:
+                    raise CatalogError(f"tenant {tenant!r}: {kind} {key!r} is defined twice")
+                target[key] = item
+                if depth > 0:
+                    added.add(key)
+    clash = set(actions) & set(flow_logic)
+    if clash:
+        raise CatalogError(f"tenant {tenant!r}: action ids clash with flow logic: {sorted(clash)}")
+    return Catalog(tenant, tables, triggers, actions, flow_logic, frozenset(added))
+
+
+def _check(catalog: Catalog) -> None:
+    """Reject a catalog whose entries point at things it does not have."""
+    problems: list[str] = []
+    if set(catalog.flow_logic) != FLOW_LOGIC_IDS:
+        problems.append(f"flow logic must be exactly {sorted(FLOW_LOGIC_IDS)}")
+    for table in catalog.tables.values():
+        if table.extends and table.extends not in catalog.tables:
+            problems.append(f"table {table.name!r} extends unknown table {table.extends!r}")
+        for column in table.columns:
+            if column.type == "reference" and column.reference not in catalog.tables:
+                problems.append(f"column {table.name}.{column.name} references unknown table {column.reference!r}")
+            if column.type == "choice" and not column.choices:
+                problems.append(f"choice column {table.name}.{column.name} has no choices")
+    specs: list[StepSpec] = [*catalog.triggers.values(), *catalog.actions.values()]
+    for spec in [*specs, *catalog.flow_logic.values()]:
+        for inp in spec.inputs:
+            if inp.type == "choice" and not inp.choices:
+                problems.append(f"{spec.id}: choice input {inp.name!r} has no choices")
+        for out in spec.outputs:
+            if out.table and out.table not in catalog.tables:
+                problems.append(f"{spec.id}: output {out.name!r} names unknown table {out.table!r}")
+            if out.table_from and spec.input(out.table_from) is None:
+                problems.append(f"{spec.id}: output {out.name!r} takes its table from missing input")
+    if problems:
+        raise CatalogError(f"catalog of tenant {catalog.tenant!r} is inconsistent:\n- " + "\n- ".join(problems))
+
+
+def catalog_summary(catalog: Catalog) -> dict[str, int]:
+    return {
+        "tables": len(catalog.tables),
+        "trigger types": len(catalog.triggers),
+        "actions": len(catalog.actions),
+        "flow logic": len(catalog.flow_logic),
+    }

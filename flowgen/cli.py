@@ -1,0 +1,103 @@
+"""The `flowgen` command line: one Typer app; later layers add sub-apps."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from flowgen.catalog import load_catalog
+from flowgen.errors import FlowGenError
+from flowgen.evaluation.harness import evaluate
+from flowgen.evaluation.records import load_predictions, load_references
+from flowgen.evaluation.report import write_report
+from flowgen.metrics.flowsim import flowsim
+from flowgen.settings import Settings
+from flowgen.validation import validate
+from flowgen.workflow import Workflow, answer_schema, parse_workflow
+
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="FlowGen: requirements in plain words to low-code workflows."
+)
+err = Console(stderr=True, soft_wrap=True)
+TenantOption = Annotated[str, typer.Option("--tenant", "-t", help="Tenant catalog; 'core' for the core catalog.")]
+
+
+def progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err
+    )
+
+
+def _fail(error: FlowGenError, code: int = 2) -> typer.Exit:
+    err.print(f"[red]error:[/red] {error}", highlight=False)
+    return typer.Exit(code)
+
+
+def _read_workflow(path: Path) -> Workflow:
+    if not path.is_file():
+        raise _fail(FlowGenError(f"{path}: no such file"))
+    try:
+        return parse_workflow(path.read_text(encoding="utf-8"))
+    except FlowGenError as error:
+        raise _fail(FlowGenError(f"{path}: {error}")) from error
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of an answer: a workflow, or an out-of-scope refusal."""
+    print(json.dumps(answer_schema(), indent=2))
+
+
+@app.command("validate")
+def validate_cmd(file: Path, tenant: TenantOption = "core") -> None:
+    """Check a workflow against the structure and catalog rules; exit 1 when it breaks any."""
+    workflow = _read_workflow(file)
+    try:
+        catalog = load_catalog(tenant, Settings().catalog_dir)
+    except FlowGenError as error:
+        raise _fail(error) from error
+    report = validate(workflow, catalog)
+    for violation in report.violations:
+        print(violation)
+    if not report.ok:
+        err.print(f"{len(report.structure_errors)} structure and {len(report.catalog_errors)} catalog violations")
+        raise typer.Exit(1)
+    err.print("valid")
+
+
+@app.command("flowsim")
+def flowsim_cmd(generated: Path, expected: Path) -> None:
+    """Print FlowSim of the outline and of outline-and-inputs (0-100)."""
+    sim = flowsim(_read_workflow(generated), _read_workflow(expected))
+    print(f"outline\t{sim.outline:.2f}\noutline+inputs\t{sim.inputs:.2f}")
+
+
+@app.command("eval")
+def eval_cmd(
+    predictions: Annotated[Path, typer.Option(help="JSONL of {id, output}.")],
+    references: Annotated[Path, typer.Option(help="JSONL of dataset examples.")],
+    out: Annotated[Path, typer.Option(help="Folder for report.json, report.md and matrix.csv.")],
+) -> None:
+    """Score predictions: FlowSim, structure / catalog errors, validated scores, feature analysis."""
+    settings = Settings()
+    try:
+        refs = load_references(references)
+        preds = load_predictions(predictions)
+        with progress() as bar:
+            task = bar.add_task("scoring", total=len(refs))
+            report = evaluate(refs, preds, lambda t: load_catalog(t, settings.catalog_dir), lambda: bar.advance(task))
+    except FlowGenError as error:
+        raise _fail(error) from error
+    paths = write_report(report, out)
+    s = report.summary
+    print(
+        f"samples {s.samples}  outline {s.outline:.1f}  outline+inputs {s.inputs:.1f}  "
+        f"structure errors {s.structure_error_pct:.1f}%  catalog errors {s.catalog_error_pct:.1f}%  "
+        f"validated {s.outline_validated:.1f} / {s.inputs_validated:.1f}"
+    )
+    err.print("wrote " + ", ".join(str(p) for p in paths))

@@ -1,0 +1,1 @@
+"""Scoring predictions against references: FlowSim, structure / catalog errors, feature analysis."""

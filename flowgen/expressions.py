@@ -1,0 +1,76 @@
+"""Parsing the strings inside input values: data pills and encoded queries (spec section 1)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+PILL = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+_STEP_SOURCE = re.compile(r"^step_([1-9][0-9]*)$")
+_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+# Longest first, so that CHANGESTO is not read as CHANGES + "TO...".
+OPERATORS = (
+    "VALCHANGES", "CHANGESFROM", "CHANGESTO", "ISNOTEMPTY", "ISEMPTY", "ANYTHING", "NOTLIKE",
+    "STARTSWITH", "ENDSWITH", "NOT IN", "NSAMEAS", "SAMEAS", "DYNAMIC", "BETWEEN", "RELATIVEGT",
+    "RELATIVELT", "DATEPART", "NOTON", "LIKE", "IN", "ON", "!=", ">=", "<=", "=", ">", "<",
+)  # fmt: skip
+_TERM = re.compile(
+    r"^(?P<field>\{\{[^{}]*\}\}(?:\.[a-z_][a-z0-9_]*)*|[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*)"
+    r"(?P<op>" + "|".join(re.escape(op) for op in OPERATORS) + r")(?P<value>.*)$",
+    re.DOTALL,
+)
+_SEPARATORS = re.compile(r"\^NQ|\^OR|\^")
+
+
+@dataclass(frozen=True)
+class Pill:
+    """`{{source.output.field...}}`: `source` is a trigger type id, `step_N` or `flow_variables`."""
+
+    text: str
+    source: str
+    output: str | None
+    path: tuple[str, ...]
+
+    @property
+    def step(self) -> int | None:
+        match = _STEP_SOURCE.match(self.source)
+        return int(match.group(1)) if match else None
+
+
+@dataclass(frozen=True)
+class Term:
+    field: str
+    operator: str
+    value: str
+
+
+def find_pills(value: str) -> list[Pill]:
+    """Every data pill in a value; a pill with an empty or malformed path has output None."""
+    pills = []
+    for match in PILL.finditer(value):
+        parts = match.group(1).split(".")
+        valid = len(parts) >= 2 and all(_NAME.match(part) for part in parts)
+        pills.append(Pill(match.group(0), parts[0], parts[1] if valid else None, tuple(parts[2:]) if valid else ()))
+    return pills
+
+
+def parse_query(query: str) -> list[Term | str]:
+    """Split an encoded query into terms; a part that is not `field OP value` is returned as text."""
+    parts = [part for part in _SEPARATORS.split(query) if part != ""]
+    out: list[Term | str] = []
+    for part in parts:
+        match = _TERM.match(part)
+        out.append(Term(match["field"], match["op"], match["value"]) if match else part)
+    return out
+
+
+def parse_assignments(values: str) -> list[tuple[str, str] | str]:
+    """`col=value^col2=value2` -> pairs; a part without `=` is returned as text."""
+    out: list[tuple[str, str] | str] = []
+    for part in values.split("^"):
+        if not part:
+            continue
+        name, sep, value = part.partition("=")
+        out.append((name.strip(), value) if sep and _NAME.match(name.strip()) else part)
+    return out

@@ -23,6 +23,10 @@ from flowgen.workflow import Workflow, answer_schema, parse_workflow
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="FlowGen: requirements in plain words to low-code workflows."
 )
+# Upper layers plug their commands in here, the one place that knows them all.
+from flowdata.cli import app as dataset_app  # noqa: E402
+
+app.add_typer(dataset_app, name="dataset")
 err = Console(stderr=True, soft_wrap=True)
 TenantOption = Annotated[str, typer.Option("--tenant", "-t", help="Tenant catalog; 'core' for the core catalog.")]
 

@@ -47,9 +47,9 @@ DERIVED: dict[str, str] = {
     "input_dynamic_me": "dynamic filters such as 'me'",
     "input_dot_walk": "data pills with dot-walks",
     "input_complex": "complex inputs (three or more terms, OR, or several pills)",
+    "input_requestor": "requestor-related values (requested for, caller, opened by)",
 }
 ANNOTATED: dict[str, str] = {
-    "input_requestor": "requestor-related values (requested for, caller, opened by)",
     "implicit_action": "steps the requirement implies but does not state",
     "ambiguous": "the requirement can be read more than one way",
     "misleading": "wording that suggests the wrong step or table",
@@ -58,6 +58,14 @@ ANNOTATED: dict[str, str] = {
     "out_of_scope": "asks for no workflow at all",
 }
 FEATURES: dict[str, str] = DERIVED | ANNOTATED
+
+# The paper's Table 7 features, as tags.
+TABLE7: tuple[str, ...] = (
+    "trigger_null", "trigger_service_catalog", "action_catalog_variables", "action_approval", "input_datetime",
+    "input_dynamic_me", "trigger_sla", "trigger_conditional", "trigger_scheduled_weekly", "input_requestor",
+    "logic_dountil", "logic_parallel", "logic_foreach", "logic_try_catch", "action_slack_teams",
+    "action_notification_email", "action_log", "action_work_notes", "input_complex",
+)  # fmt: skip
 
 # The paper's Table 5 subsets.
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -99,6 +107,7 @@ _TRIGGER_FEATURES = {
     "sla_task": "trigger_sla",
     "inbound_email": "trigger_inbound_email",
 }
+_REQUESTOR = re.compile(r"\b(requested_for|caller_id|opened_by|requested_by)\b")
 _DATETIME = re.compile(r"javascript:gs\.|RELATIVE|DATEPART|BETWEEN|\d{4}-\d{2}-\d{2}|_on(ON|NOTON|<|>)|_at(ON|<|>)")
 
 
@@ -129,6 +138,8 @@ def derive_features(workflow: Workflow, custom_actions: frozenset[str] = frozens
             out.add("input_dynamic_me")
         if any(pill.path for pill in pills):
             out.add("input_dot_walk")
+        if _REQUESTOR.search(inp.value):
+            out.add("input_requestor")
         if len(terms) >= 3 or "^OR" in inp.value or len(pills) >= 2:
             out.add("input_complex")
     return out

@@ -1,0 +1,1 @@
+"""The datasets: tenant catalogs' workflows, generated train / ood splits, hand-written test and ood examples."""

@@ -18,6 +18,7 @@ def problems(ref: Reference, catalogs: Callable[[str], Catalog] = load_catalog) 
         out.append("empty requirement")
     if isinstance(ref.expected, Workflow):
         out += [str(v) for v in validate(ref.expected, catalogs(ref.tenant)).violations]
+        out += _annotation_problems(ref.requirement, ref.expected)
     elif "out_of_scope" not in ref.features:
         out.append("an out-of-scope reference must carry the out_of_scope tag")
     return out
@@ -31,3 +32,16 @@ def check_all(refs: Iterable[Reference], catalogs: Callable[[str], Catalog] = lo
         if found:
             report[ref.id] = found
     return report
+
+
+def _annotation_problems(requirement: str, workflow: Workflow) -> list[str]:
+    """Annotations are spans of the requirement (case aside): stage 2 relies on them."""
+    text = " ".join(requirement.lower().split())
+    parts = ([("trigger", workflow.trigger.annotation)] if workflow.trigger else []) + [
+        (f"step {s.step}", s.annotation) for s in workflow.components
+    ]
+    return [
+        f"{where}: annotation {annotation!r} is not a span of the requirement"
+        for where, annotation in parts
+        if " ".join(annotation.lower().split()) not in text
+    ]

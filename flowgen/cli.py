@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from flowgen.catalog import load_catalog
+from flowgen.console import err, progress
 from flowgen.errors import FlowGenError
 from flowgen.evaluation.harness import evaluate
 from flowgen.evaluation.records import load_predictions, load_references
@@ -27,14 +26,7 @@ app = typer.Typer(
 from flowdata.cli import app as dataset_app  # noqa: E402
 
 app.add_typer(dataset_app, name="dataset")
-err = Console(stderr=True, soft_wrap=True)
 TenantOption = Annotated[str, typer.Option("--tenant", "-t", help="Tenant catalog; 'core' for the core catalog.")]
-
-
-def progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err
-    )
 
 
 def _fail(error: FlowGenError, code: int = 2) -> typer.Exit:

@@ -1,0 +1,331 @@
+"""Whole-workflow shapes: trigger plus body, each returning the requirement's segments."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flowgen.catalog import Column
+
+from . import lexicon as lx
+from .draft import Clause, Draft, Record, Segment
+from .patterns import _choice_columns, act_chat, act_email, act_log, act_on_record, actions_on_record, condition, pick
+from .style import join_actions, with_trigger
+from .triggers import catalog_trigger, email_trigger, no_trigger_prefix, record_trigger, scheduled_trigger, sla_trigger
+
+Shape = Callable[[Draft, list[str]], list[Segment]]
+
+
+def subject_table(d: Draft, tables: list[str]) -> str:
+    return d.rng.choice(tables)
+
+
+def related(d: Draft, table: str) -> list[tuple[str, Column]]:
+    """Tables with a reference column pointing at `table` (incident_task.incident -> incident)."""
+    out = []
+    for name in sorted(d.catalog.tables):
+        for col in d.catalog.columns(name).values():
+            if col.reference == table and name != table and col.name not in ("sys_created_by", "sys_updated_by"):
+                out.append((name, col))
+    return out
+
+
+def lookup_loop(d: Draft, owner: Record | None, table: str, parent: int | None = None) -> list[Segment]:
+    """look_up_records -> for_each -> action(s) on each item; phrased explicitly or implicitly."""
+    rng = d.rng
+    links = related(d, owner.table) if owner else []
+    if owner and links and rng.random() < 0.6:
+        table, col = rng.choice(links)
+        n = lx.plural(lx.noun(rng, d.catalog, table))
+        query = f"{col.name}={owner.pill}"
+        phrase = pick(rng, f"{n} where {col.label.lower()} is the {owner.noun}", f"its {n}", f"the {owner.noun}'s {n}",
+                      f"all {n} linked to it", f"the related {n}")  # fmt: skip
+        if rng.random() < 0.4:
+            extra, extra_query = condition(d, table)
+            phrase, query = f"{phrase} {extra}", f"{query}^{extra_query}"
+    else:
+        n = lx.plural(lx.noun(rng, d.catalog, table))
+        cond, query = condition(d, table, rng.choice((1, 1, 2, 3)))
+        phrase = f"{n} {cond}"
+    implicit = rng.random() < 0.3
+    look = d.add("look_up_records", Clause(""), parent, table=table, conditions=query)
+    loop = d.add("for_each", Clause(""), parent, items=d.pill(look, "records"))
+    item = Record(table, d.pill(loop, "item"), lx.noun(rng, d.catalog, table), pick(rng, "them", "each one", "it"))
+    if implicit:
+        # "close all its incident tasks": one clause implies the look up, the loop and the action.
+        body = act_on_record(d, Record(item.table, item.pill, item.noun, f"all {phrase}"), loop)
+        d.steps[look - 1].clause = d.steps[loop - 1].clause = body[0]
+        d.tags.add("implicit_action")
+        return body
+    find = Clause(pick(rng, f"find all {phrase}", f"look up the {phrase}", f"get every {phrase[:-1] if phrase.endswith('s') else phrase}",
+                       f"fetch {phrase}", f"grab all {phrase}", f"query {phrase}"))  # fmt: skip
+    each = Clause(pick(rng, "for each of them", "for each one", "loop through them", "for every record found",
+                       f"for each {item.noun}", "and for each"))  # fmt: skip
+    d.steps[look - 1].clause, d.steps[loop - 1].clause = find, each
+    return [
+        find,
+        pick(rng, ", ", " and ", " - ", "; "),
+        each,
+        pick(rng, " ", ", ", ": "),
+        *actions_on_record(d, item, loop),
+    ]
+
+
+def shape_simple(d: Draft, tables: list[str]) -> list[Segment]:
+    trig, rec = record_trigger(d, subject_table(d, tables))
+    used: set = set()
+    actions = [act_on_record(d, rec, None, used) for _ in range(d.rng.choice((1, 1, 2, 2, 3)))]
+    return with_trigger(d.rng, trig, join_actions(d.rng, actions))
+
+
+def shape_loop(d: Draft, tables: list[str]) -> list[Segment]:
+    rng = d.rng
+    form = rng.random()
+    if form < 0.5:
+        trig, rec = record_trigger(d, subject_table(d, tables))
+        body = [lookup_loop(d, rec, subject_table(d, tables))]
+        if rng.random() < 0.3:
+            body.append(act_on_record(d, rec, None))
+        return with_trigger(rng, trig, join_actions(rng, body))
+    if form < 0.85:
+        trig = scheduled_trigger(d)
+        return with_trigger(rng, trig, lookup_loop(d, None, subject_table(d, tables)))
+    prefix = no_trigger_prefix(d)
+    return [prefix, *lookup_loop(d, None, subject_table(d, tables))]
+
+
+def shape_branch(d: Draft, tables: list[str]) -> list[Segment]:
+    rng = d.rng
+    trig, rec = record_trigger(d, subject_table(d, [t for t in tables if _choice_columns(d, t)]))
+    col = rng.choice(_choice_columns(d, rec.table))
+    values = rng.sample([c.value for c in col.choices], k=min(len(col.choices), rng.choice((1, 2, 2, 3))))
+    parts: list[Segment] = []
+    field = rec.field(col.name)
+    for i, value in enumerate(values):
+        phrase = lx.choice_phrase(rng, col, value)
+        name = "if" if i == 0 else "else_if"
+        test = Clause(pick(rng, f"if it's {phrase}", f"if the {lx.column_phrase(col)} is {phrase}", f"when it is {phrase}",
+                           f"for {phrase} ones") if i == 0 else pick(rng, f"if it's {phrase} instead", f"else if {phrase}",
+                           f"for {phrase}", f"when {lx.column_phrase(col)} is {phrase}"))  # fmt: skip
+        block = d.add(name, test, None, condition=f"{field}={value}")
+        parts += [(". " if i else ""), test, pick(rng, " ", ", ", " then ", ": "), *act_on_record(d, rec, block)]
+    if rng.random() < 0.6:
+        other = Clause(pick(rng, "otherwise", "else", "in all other cases", "if not"))
+        block = d.add("else", other, None)
+        parts += [pick(rng, ". ", ", ", "; "), other, pick(rng, " ", ", ", " just "), *act_on_record(d, rec, block)]
+    return with_trigger(rng, trig, parts)
+
+
+def shape_parallel(d: Draft, tables: list[str]) -> list[Segment]:
+    rng = d.rng
+    trig, rec = record_trigger(d, subject_table(d, tables))
+    intro = Clause(pick(rng, "at the same time", "in parallel", "simultaneously", "all at once", "concurrently"))
+    par = d.add("parallel", intro, None)
+    parts: list[list[Segment]] = []
+    for _ in range(rng.choice((2, 2, 3))):
+        start = len(d.steps)
+        branch = d.add("branch", Clause(""), par)
+        body = act_on_record(d, rec, branch)
+        d.steps[start].clause = body[0]
+        parts.append(body)
+    return with_trigger(rng, trig, [intro, pick(rng, ", ", " ", ": "), *join_actions(rng, parts)])
+
+
+def shape_try(d: Draft, tables: list[str]) -> list[Segment]:
+    rng = d.rng
+    trig, rec = record_trigger(d, subject_table(d, tables))
+    attempt = Clause(pick(rng, "try to", "attempt to", "try and"))
+    block = d.add("try", attempt, None)
+    action = act_on_record(d, rec, block)
+    failed = Clause(
+        pick(rng, "if that fails", "if it errors", "on failure", "if anything goes wrong", "in case of an error")
+    )
+    catch = d.add("catch", failed, None)
+    handler = rng.choice((act_log, act_chat, act_email))(d, rec, catch)
+    return with_trigger(
+        rng, trig, [attempt, " ", *action, pick(rng, ", ", "; ", ". "), failed, pick(rng, " ", ", "), *handler]
+    )
+
+
+def shape_approval(d: Draft, tables: list[str]) -> list[Segment]:
+    rng = d.rng
+    approvable = [t for t in tables if "approval" in d.catalog.columns(t) or t in ("change_request", "sc_req_item")]
+    trig, rec = record_trigger(d, rng.choice(approvable or tables))
+    manager = d.catalog.resolve_path(rec.table, ["assigned_to", "manager"])[1] is None
+    if manager and rng.random() < 0.5:
+        who, approvers = pick(rng, "the assignee's manager", "their manager"), rec.field("assigned_to.manager")
+    else:
+        group = rng.choice(lx.GROUPS)
+        who, approvers = f"the {group} group", group
+    ask = Clause(pick(rng, f"ask {who} for approval", f"get approval from {who}", f"send it to {who} to approve",
+                      f"request approval from {who}"))  # fmt: skip
+    step = d.add("ask_for_approval", ask, None, record=rec.pill, table=rec.table, approvers=approvers)
+    approved = Clause(pick(rng, "if approved", "once approved", "if they approve", "when it's approved"))
+    block = d.add("if", approved, None, condition=f"{d.pill(step, 'approval_state')}=approved")
+    parts: list[Segment] = [
+        ask,
+        pick(rng, ". ", ", ", "; "),
+        approved,
+        pick(rng, " ", ", "),
+        *act_on_record(d, rec, block),
+    ]
+    if rng.random() < 0.7:
+        rejected = Clause(pick(rng, "if rejected", "otherwise", "if they reject it", "if not"))
+        block = d.add("else", rejected, None)
+        parts += [pick(rng, ", ", ". ", "; "), rejected, pick(rng, " ", ", "), *act_on_record(d, rec, block)]
+    return with_trigger(rng, trig, parts)
+
+
+def shape_catalog(d: Draft, tables: list[str]) -> list[Segment]:
+    rng = d.rng
+    trig, item, variables = catalog_trigger(d)
+    ritm = Record("sc_req_item", "{{service_catalog.requested_item}}", pick(rng, "request", "RITM", "requested item"))
+    chosen = rng.sample(variables, k=rng.randint(1, len(variables)))
+    get = Clause(pick(rng, f"get the {' and '.join(v.replace('_', ' ') for v in chosen)} from the form",
+                      f"read the catalog variables ({', '.join(chosen)})", f"grab the {', '.join(v.replace('_', ' ') for v in chosen)} variables"))  # fmt: skip
+    d.add("get_catalog_variables", get, None, requested_item=ritm.pill, catalog_item=item, variables=",".join(chosen))
+    parts: list[list[Segment]] = [[get]]
+    if rng.random() < 0.6:
+        ask = Clause(pick(rng, "ask the requester's manager to approve", "get manager approval",
+                          "send it to the requested for user's manager for approval"))  # fmt: skip
+        step = d.add("ask_for_approval", ask, None, record=ritm.pill, table="sc_req_item",
+                     approvers="{{service_catalog.requested_item.requested_for.manager}}")  # fmt: skip
+        approved = Clause(pick(rng, "if approved", "once it's approved", "if the manager approves"))
+        block = d.add("if", approved, None, condition=f"{d.pill(step, 'approval_state')}=approved")
+        task = _catalog_task(d, ritm, block)
+        parts.append([ask, pick(rng, ", ", "; "), approved, " ", *task])
+    else:
+        parts.append(_catalog_task(d, ritm, None))
+    if rng.random() < 0.4:
+        parts.append(act_email(d, ritm, None))
+    return with_trigger(rng, trig, join_actions(rng, parts))
+
+
+def _catalog_task(d: Draft, ritm: Record, parent: int | None) -> list[Segment]:
+    desc = d.rng.choice(lx.TASK_DESCRIPTIONS)
+    group = d.rng.choice(lx.GROUPS)
+    with_group = d.rng.random() < 0.5
+    clause = Clause(pick(d.rng, f"create a catalog task '{desc}'", f"open a fulfillment task to {desc.lower()}",
+                         f"make an SCTASK: {desc}") + (f" for the {group} group" if with_group else ""))  # fmt: skip
+    d.add("create_catalog_task", clause, parent, requested_item=ritm.pill, short_description=desc,
+          assignment_group=group if with_group else "")  # fmt: skip
+    return [clause]
+
+
+def shape_sla(d: Draft, tables: list[str]) -> list[Segment]:
+    trig = sla_trigger(d)
+    rec = Record(
+        "task", "{{sla_task.task}}", pick(d.rng, "task", "ticket"), pick(d.rng, "the task", "it", "the ticket")
+    )
+    used: set = set()
+    actions = [act_on_record(d, rec, None, used) for _ in range(d.rng.choice((1, 2, 2)))]
+    return with_trigger(d.rng, trig, join_actions(d.rng, actions))
+
+
+def shape_email(d: Draft, tables: list[str]) -> list[Segment]:
+    rng = d.rng
+    trig = email_trigger(d)
+    create = Clause(pick(rng, "create an incident from it", "open a ticket with the email subject",
+                         "log an incident for the sender", "turn it into an incident"))  # fmt: skip
+    step = d.add("create_record", create, None, table="incident",
+                 field_values="short_description={{inbound_email.subject}}^description={{inbound_email.body_text}}"
+                 "^caller_id={{inbound_email.user}}")  # fmt: skip
+    if rng.random() < 0.3:
+        return with_trigger(rng, trig, [create])
+    rec = Record("incident", d.pill(step, "record"), "incident")
+    reply = Clause(pick(rng, "reply to the sender with the incident number", "email the sender back with the ticket number",
+                        "let the sender know the number"))  # fmt: skip
+    d.add("send_email", reply, None, to="{{inbound_email.from_address}}", subject="We received your email",
+          body=f"Your incident is {rec.field('number')}")  # fmt: skip
+    return with_trigger(rng, trig, join_actions(rng, [[create], [reply]]))
+
+
+def shape_wait(d: Draft, tables: list[str]) -> list[Segment]:
+    rng = d.rng
+    trig, rec = record_trigger(d, subject_table(d, [t for t in tables if _choice_columns(d, t)]))
+    choices = _choice_columns(d, rec.table)
+    col = rng.choice(choices)
+    value = rng.choice(col.choices).value
+    phrase = lx.choice_phrase(rng, col, value)
+    hours = rng.choice((1, 2, 4, 12, 24))
+    if rng.random() < 0.5:
+        until = Clause(pick(rng, f"wait until it is {phrase}", f"hold until the {rec.noun} is {phrase}",
+                            f"wait for it to become {phrase}"))  # fmt: skip
+        d.add("wait_for_condition", until, None, record=rec.pill, table=rec.table, conditions=f"{col.name}={value}")
+        parts: list[Segment] = [until]
+    else:
+        loop = Clause(pick(rng, f"keep checking every {hours} hours until it is {phrase}",
+                           f"check every {hours}h until the {rec.noun} is {phrase}"))  # fmt: skip
+        block = d.add("do_until", loop, None)
+        d.add("wait_for_duration", loop, block, duration=f"0 {hours:02d}:00:00" if hours < 24 else "1 00:00:00")
+        look = d.add("look_up_record", loop, block, table=rec.table, conditions=f"sys_id={rec.field('sys_id')}")
+        d.steps[block - 1].inputs["condition"] = f"{d.pill(look, 'record')[:-2]}.{col.name}}}}}={value}"
+        parts = [loop]
+    after = act_on_record(d, rec, None)
+    return with_trigger(rng, trig, [*parts, pick(rng, ", then ", " and then ", ". After that "), *after])
+
+
+def shape_scheduled_count(d: Draft, tables: list[str]) -> list[Segment]:
+    rng = d.rng
+    trig = scheduled_trigger(d)
+    table = subject_table(d, tables)
+    n = lx.plural(lx.noun(rng, d.catalog, table))
+    cond, query = condition(d, table, rng.choice((1, 2)))
+    count = Clause(pick(rng, f"count the {n} {cond}", f"check how many {n} are {cond}", f"count {n} {cond}"))
+    step = d.add("count_records", count, None, table=table, conditions=query)
+    any_found = Clause(pick(rng, "if there are any", "if the count is above zero", "if any exist"))
+    block = d.add("if", any_found, None, condition=f"{d.pill(step, 'count')}>0")
+    rec = Record(table, "", n)
+    handler = rng.choice((act_chat, act_log))(d, rec, block)
+    return with_trigger(rng, trig, [count, pick(rng, ", ", " and "), any_found, " ", *handler])
+
+
+def shape_skip(d: Draft, tables: list[str]) -> list[Segment]:
+    """A loop that skips or stops on some items."""
+    rng = d.rng
+    trig = scheduled_trigger(d)
+    table = subject_table(d, tables)
+    cols = _choice_columns(d, table)
+    if not cols:
+        return with_trigger(rng, trig, lookup_loop(d, None, table))
+    n = lx.plural(lx.noun(rng, d.catalog, table))
+    cond, query = condition(d, table)
+    find = Clause(pick(rng, f"go through all {n} {cond}", f"loop over the {n} {cond}"))
+    look = d.add("look_up_records", find, None, table=table, conditions=query)
+    loop = d.add("for_each", find, None, items=d.pill(look, "records"))
+    col = rng.choice(cols)
+    value = rng.choice(col.choices).value
+    item = Record(table, d.pill(loop, "item"), lx.noun(rng, d.catalog, table), "it")
+    stop = rng.random() < 0.4
+    check = Clause(pick(rng, f"skip any that are {lx.choice_phrase(rng, col, value)}", f"ignore the {lx.choice_phrase(rng, col, value)} ones")
+                   if not stop else f"stop as soon as one is {lx.choice_phrase(rng, col, value)}")  # fmt: skip
+    block = d.add("if", check, loop, condition=f"{item.field(col.name)}={value}")
+    d.add("exit_loop" if stop else "skip_iteration", check, block)
+    rest = act_on_record(d, item, loop)
+    return with_trigger(rng, trig, [find, pick(rng, ", ", "; "), check, pick(rng, ", ", ", otherwise "), *rest])
+
+
+def shape_variables(d: Draft, tables: list[str]) -> list[Segment]:
+    rng = d.rng
+    trig, rec = record_trigger(d, subject_table(d, tables))
+    group = rng.choice(lx.GROUPS)
+    remember = Clause(
+        pick(
+            rng,
+            f"remember {group} as the escalation group",
+            f"store '{group}' in a flow variable called escalation_group",
+        )
+    )
+    d.add("set_flow_variables", remember, None, variables=f"escalation_group={group}")
+    if "assignment_group" not in d.catalog.columns(rec.table):
+        return with_trigger(rng, trig, [remember, ", ", *act_on_record(d, rec, None)])
+    assign = Clause(pick(rng, "assign it to that group", "route it to the escalation group"))
+    d.add("update_record", assign, None, record=rec.pill, table=rec.table,
+          field_values="assignment_group={{flow_variables.escalation_group}}")  # fmt: skip
+    return with_trigger(rng, trig, [remember, pick(rng, " and ", ", then "), assign])
+
+
+SHAPES: dict[Shape, int] = {
+    shape_simple: 14, shape_loop: 12, shape_branch: 8, shape_parallel: 5, shape_try: 4, shape_approval: 5,
+    shape_catalog: 5, shape_sla: 3, shape_email: 3, shape_wait: 3, shape_scheduled_count: 3, shape_skip: 2,
+    shape_variables: 2,
+}  # fmt: skip

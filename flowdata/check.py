@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 
 from flowgen.catalog import Catalog, load_catalog
 from flowgen.evaluation.records import Reference
+from flowgen.expressions import Term, find_pills, parse_assignments, parse_query
 from flowgen.features import FEATURES
 from flowgen.validation import validate
 from flowgen.workflow import Workflow
@@ -19,6 +20,7 @@ def problems(ref: Reference, catalogs: Callable[[str], Catalog] = load_catalog) 
     if isinstance(ref.expected, Workflow):
         out += [str(v) for v in validate(ref.expected, catalogs(ref.tenant)).violations]
         out += _annotation_problems(ref.requirement, ref.expected)
+        out += _choice_problems(ref.expected, catalogs(ref.tenant))
     elif "out_of_scope" not in ref.features:
         out.append("an out-of-scope reference must carry the out_of_scope tag")
     return out
@@ -45,3 +47,30 @@ def _annotation_problems(requirement: str, workflow: Workflow) -> list[str]:
         for where, annotation in parts
         if " ".join(annotation.lower().split()) not in text
     ]
+
+
+def _choice_problems(workflow: Workflow, catalog: Catalog) -> list[str]:
+    """Choice columns compared or set with `=` take stored values (`state=6`, not `state=resolved`)."""
+    out = []
+    parts = ([workflow.trigger] if workflow.trigger else []) + list(workflow.components)
+    for part in parts:
+        values = {i.name: i.value for i in part.inputs}
+        table = values.get("table")
+        if table not in catalog.tables:
+            continue
+        columns = catalog.columns(table)
+        for name, value in values.items():
+            if name in ("conditions", "condition"):
+                terms = [
+                    (t.field, t.value) for t in parse_query(value) if isinstance(t, Term) and t.operator in ("=", "!=")
+                ]
+            elif name == "field_values":
+                terms = [p for p in parse_assignments(value) if isinstance(p, tuple)]
+            else:
+                continue
+            for field, stored in terms:
+                column = columns.get(field)
+                if column and column.type == "choice" and stored and not find_pills(stored):
+                    if stored not in {c.value for c in column.choices}:
+                        out.append(f"{table}.{field}: {stored!r} is not a stored choice value")
+    return out

@@ -111,3 +111,9 @@ def write_splits(splits: dict[str, list[Reference]], out: Path, seed: int) -> di
     manifest = {"seed": seed, "splits": counts}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return counts
+
+
+def load_split(folder: Path, split: str, seed: int = 0) -> list[Reference]:
+    """A split from a folder written by `flowgen dataset build`, else built in memory (seconds)."""
+    path = folder / f"{split}.jsonl"
+    return load_references(path) if path.is_file() else build_splits(seed)[split]

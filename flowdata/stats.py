@@ -29,6 +29,8 @@ class DatasetStats(BaseModel):
     """Share of test requirements whose word 4-grams mostly (over half) occur in train."""
     train_shapes: int
     train_texts_per_shape: float
+    train_same_shape_jaccard: float
+    """Mean word-set Jaccard similarity of two train requirements with the same shape (lower: more varied)."""
     train_trigrams_per_1000: int
     table7_missing: dict[str, list[str]]
 
@@ -40,6 +42,11 @@ def words(text: str) -> list[str]:
 def ngrams(text: str, n: int) -> set[tuple[str, ...]]:
     w = words(text)
     return {tuple(w[i : i + n]) for i in range(len(w) - n + 1)}
+
+
+def _jaccard(a: str, b: str) -> float:
+    x, y = set(words(a)), set(words(b))
+    return len(x & y) / max(1, len(x | y))
 
 
 def shape(workflow: Workflow) -> tuple:
@@ -69,6 +76,10 @@ def compute(folder: Path) -> DatasetStats:
     for ref in refs["train"]:
         if isinstance(ref.expected, Workflow):
             texts_by_shape.setdefault(shape(ref.expected), set()).add(ref.requirement)
+    same_shape = []
+    for texts in texts_by_shape.values():
+        ordered = sorted(texts)
+        same_shape += [_jaccard(a, b) for a, b in zip(ordered, ordered[1:], strict=False)]
     sample = refs["train"][:1000]
     trigrams = set().union(*(ngrams(r.requirement, 3) for r in sample)) if sample else set()
     return DatasetStats(
@@ -76,6 +87,7 @@ def compute(folder: Path) -> DatasetStats:
         test_mostly_in_train_pct=100.0 * mostly / max(1, len(refs["test"])),
         train_shapes=len(texts_by_shape),
         train_texts_per_shape=sum(map(len, texts_by_shape.values())) / max(1, len(texts_by_shape)),
+        train_same_shape_jaccard=sum(same_shape) / max(1, len(same_shape)),
         train_trigrams_per_1000=round(len(trigrams) * 1000 / max(1, len(sample))),
         table7_missing={s: [f for f in TABLE7 if f not in splits[s].features] for s in ("train", "test")},
     )
@@ -98,7 +110,8 @@ def render(stats: DatasetStats) -> str:
         "",
         f"test requirements whose word 4-grams mostly occur in train: {stats.test_mostly_in_train_pct:.1f}%",
         f"train workflow shapes: {stats.train_shapes}; "
-        f"distinct requirement texts per shape: {stats.train_texts_per_shape:.2f}",
+        f"distinct requirement texts per shape: {stats.train_texts_per_shape:.2f}; "
+        f"word overlap (Jaccard) of two requirements with the same shape: {stats.train_same_shape_jaccard:.2f}",
         f"distinct word 3-grams per 1,000 train requirements: {stats.train_trigrams_per_1000}",
     ]
     for split, missing in stats.table7_missing.items():

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from flowgen.catalog.store import DEFAULT_ROOT
+
+
+class RetrievalSettings(BaseModel):
+    embedding_model: Path | None = Field(
+        None,
+        description="Sentence-transformers model folder; default: the fine-tuned one if present, else all-MiniLM-L6-v2.",
+    )
+    qdrant_url: str | None = Field(None, description="Qdrant server URL; unset: embedded local mode on qdrant_path.")
+    qdrant_path: Path | None = Field(None, description="Local-mode folder; default: <data_dir>/qdrant.")
+    batch_size: int = Field(64, ge=1, description="Texts per embedding batch.")
 
 
 class Settings(BaseSettings):
@@ -15,3 +25,13 @@ class Settings(BaseSettings):
 
     catalog_dir: Path = Field(DEFAULT_ROOT, description="Catalog root: core/ and tenants/<name>/.")
     data_dir: Path = Field(Path("var"), description="Where built datasets, indexes and models are kept.")
+    retrieval: RetrievalSettings = RetrievalSettings()
+
+    @property
+    def retriever_model_dir(self) -> Path:
+        """Where `flowgen retrieval train` writes the fine-tuned embedder."""
+        return self.data_dir / "models" / "retriever"
+
+    @property
+    def dataset_dir(self) -> Path:
+        return self.data_dir / "data"

@@ -369,6 +369,8 @@ class _Checker:
         return self.steps[i].name == "do_until" and input_name == "condition" and i in self.ancestors(source)
 
     def check_dot_walk(self, pill: Pill, src: _Source, output: OutputSpec, number: int | None) -> None:
+        if output.type == "variables":
+            return  # catalog variables are named by the catalog item, not by the catalog
         if output.type != "record":
             self.report("S008", number, f"{pill.text}: output {output.name!r} is a {output.type} and has no fields")
             return

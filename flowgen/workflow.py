@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    TypeAdapter,
+    ValidationError,
+    model_serializer,
+)
 
 from flowgen.errors import WorkflowParseError
 
@@ -40,11 +48,16 @@ class Workflow(BaseModel):
     trigger: Trigger | None
     components: list[Step]
 
+    @model_serializer(mode="wrap")
+    def _keep_trigger(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """`trigger: null` means "nothing starts this flow": it stays even when None values are dropped."""
+        data = handler(self)
+        data["trigger"] = data.get("trigger")
+        return {key: data[key] for key in ("title", "trigger", "components") if key in data}
+
     def to_json(self) -> dict:
         """The canonical JSON object: `parent` and `title` only where set."""
-        return self.model_dump(mode="json", exclude_none=True) | {
-            "trigger": self.trigger.model_dump(mode="json") if self.trigger else None
-        }
+        return self.model_dump(mode="json", exclude_none=True)
 
 
 class OutOfScope(BaseModel):

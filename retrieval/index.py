@@ -1,0 +1,149 @@
+"""The Qdrant index: local mode on a folder by default, a server by URL, the same code for both.
+
+Points carry their owner ("core" or a tenant) and a digest of text and model, so that syncing a
+catalog re-embeds only what changed. Embedding happens before anything is written: a sync that
+fails (bad catalog, embedder error) leaves the previous index as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from pydantic import BaseModel
+from qdrant_client import QdrantClient
+from qdrant_client import models as qm
+
+from flowgen.errors import FlowGenError
+
+from .documents import Document
+from .embedder import Embedder
+
+COLLECTIONS = ("steps", "artifacts")
+
+
+class SyncResult(BaseModel):
+    owner: str
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+
+
+class IndexUnavailable(FlowGenError):
+    status_code = 503
+
+
+def open_client(url: str | None, path: Path) -> QdrantClient:
+    if url:
+        client = QdrantClient(url=url, timeout=5)
+        try:
+            client.get_collections()
+        except Exception as err:  # the client raises transport-specific errors
+            raise IndexUnavailable(f"Qdrant at {url} does not answer: {err}") from err
+        return client
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        return QdrantClient(path=str(path))
+    except RuntimeError as err:  # "already accessed by another instance"
+        raise IndexUnavailable(f"Qdrant folder {path} is in use by another process: {err}") from err
+
+
+def model_id(embedder: Embedder) -> str:
+    files = sorted(p for p in embedder.path.rglob("*.safetensors"))
+    stamp = ";".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
+    return hashlib.sha1(f"{embedder.path.resolve()}|{stamp}".encode()).hexdigest()[:16]
+
+
+class Index:
+    def __init__(self, client: QdrantClient, embedder: Embedder, server: bool = False) -> None:
+        self.client = client
+        self.server = server
+        self.embedder = embedder
+        self.model = model_id(embedder)
+        for name in COLLECTIONS:
+            self._ensure(name)
+
+    def _ensure(self, name: str) -> None:
+        if self.client.collection_exists(name):
+            size = self.client.get_collection(name).config.params.vectors.size  # type: ignore[union-attr]
+            if size == self.embedder.dimension:
+                return
+            self.client.delete_collection(name)  # another embedding model: every vector must be redone
+        self.client.create_collection(
+            name, vectors_config=qm.VectorParams(size=self.embedder.dimension, distance=qm.Distance.COSINE)
+        )
+        if self.server:  # local mode filters by scanning; payload indexes are a server feature
+            for field in ("owner", "kind", "table", "column"):
+                self.client.create_payload_index(name, field, qm.PayloadSchemaType.KEYWORD)
+
+    def _digest(self, doc: Document) -> str:
+        return hashlib.sha1(f"{self.model}|{doc.text}".encode()).hexdigest()
+
+    def _existing(self, collection: str, owner: str) -> dict[str, str]:
+        found: dict[str, str] = {}
+        offset = None
+        owner_filter = qm.Filter(must=[qm.FieldCondition(key="owner", match=qm.MatchValue(value=owner))])
+        while True:
+            points, offset = self.client.scroll(
+                collection, scroll_filter=owner_filter, limit=1024, offset=offset, with_payload=["digest"]
+            )
+            found.update({str(p.id): (p.payload or {}).get("digest", "") for p in points})
+            if offset is None:
+                return found
+
+    def sync(self, owner: str, docs: list[Document], on_batch: Callable[[int], None] | None = None) -> SyncResult:
+        """Make the index hold exactly `docs` for `owner`; only changed documents are re-embedded."""
+        result = SyncResult(owner=owner)
+        plans = []
+        for collection in COLLECTIONS:
+            existing = self._existing(collection, owner)
+            mine = [d for d in docs if d.collection == collection]
+            changed = [d for d in mine if existing.get(d.point_id) != self._digest(d)]
+            stale = sorted(set(existing) - {d.point_id for d in mine})
+            result.added += sum(1 for d in changed if d.point_id not in existing)
+            result.updated += sum(1 for d in changed if d.point_id in existing)
+            result.removed += len(stale)
+            result.unchanged += len(mine) - len(changed)
+            plans.append((collection, changed, stale))
+        # Embed everything first: nothing is written unless all of it succeeded.
+        vectors = {}
+        for _, changed, _ in plans:
+            for start in range(0, len(changed), 256):
+                batch = changed[start : start + 256]
+                for doc, vector in zip(batch, self.embedder.encode([d.text for d in batch]), strict=True):
+                    vectors[doc.point_id] = vector.tolist()
+                if on_batch:
+                    on_batch(len(batch))
+        for collection, changed, stale in plans:
+            for start in range(0, len(changed), 512):
+                points = [
+                    qm.PointStruct(id=d.point_id, vector=vectors[d.point_id],
+                                   payload=d.model_dump(exclude_none=True) | {"digest": self._digest(d)})
+                    for d in changed[start : start + 512]
+                ]  # fmt: skip
+                self.client.upsert(collection, points=points)
+            if stale:
+                self.client.delete(collection, points_selector=qm.PointIdsList(points=stale))
+        return result
+
+    def search(
+        self, collection: str, vectors: Iterable[list[float]], owners: list[str], limit: int, **match: str
+    ) -> list[tuple[Document, float]]:
+        """Best documents over several query vectors (a document's score is its best one)."""
+        must = [qm.FieldCondition(key="owner", match=qm.MatchAny(any=owners))]
+        must += [qm.FieldCondition(key=k, match=qm.MatchValue(value=v)) for k, v in match.items()]
+        query_filter = qm.Filter(must=must)
+        best: dict[str, tuple[Document, float]] = {}
+        for vector in vectors:
+            hits = self.client.query_points(collection, query=vector, query_filter=query_filter, limit=limit).points
+            for hit in hits:
+                key = str(hit.id)
+                if key not in best or hit.score > best[key][1]:
+                    payload = {k: v for k, v in (hit.payload or {}).items() if k != "digest"}
+                    best[key] = (Document.model_validate(payload), hit.score)
+        return sorted(best.values(), key=lambda item: -item[1])[:limit]
+
+    def count(self, collection: str) -> int:
+        return self.client.count(collection).count

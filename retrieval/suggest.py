@@ -1,0 +1,95 @@
+"""Suggestions for the two stages: steps for the outline; tables, columns and values for inputs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from pydantic import BaseModel
+
+from flowgen.catalog import list_tenants, load_catalog
+from flowgen.catalog.store import CORE
+from flowgen.errors import ClientError
+from flowgen.settings import Settings
+
+from .documents import Document, documents
+from .embedder import Embedder, default_model_path
+from .index import Index, SyncResult, open_client
+
+_CLAUSES = re.compile(r"[.;:!?\n]+|,?\s+(?:then|and then|after that|also|otherwise|if not|->)\s+|,\s+", re.IGNORECASE)
+
+
+class Suggestion(BaseModel):
+    kind: str
+    key: str
+    score: float
+    text: str
+    table: str | None = None
+    column: str | None = None
+    value: str | None = None
+
+    @classmethod
+    def of(cls, doc: Document, score: float) -> Suggestion:
+        return cls(**doc.model_dump(exclude={"owner"}), score=round(score, 4))
+
+
+def clauses(text: str) -> list[str]:
+    """The requirement and its clauses: each step is usually named in one clause of its own."""
+    parts = [p.strip() for p in _CLAUSES.split(text) if len(p.strip()) > 3]
+    return [text, *dict.fromkeys(parts)] if len(parts) > 1 else [text]
+
+
+class Retriever:
+    def __init__(self, index: Index) -> None:
+        self.index = index
+
+    @classmethod
+    def open(cls, settings: Settings, embedder: Embedder | None = None) -> Retriever:
+        embedder = embedder or Embedder(default_model_path(settings), settings.retrieval.batch_size)
+        path = settings.retrieval.qdrant_path or settings.data_dir / "qdrant"
+        url = settings.retrieval.qdrant_url
+        return cls(Index(open_client(url, path), embedder, server=url is not None))
+
+    def _owners(self, tenant: str) -> list[str]:
+        load_catalog(tenant)  # raises UnknownTenantError with the known tenants
+        return [CORE] if tenant == CORE else [CORE, tenant]
+
+    def _vectors(self, texts: list[str]) -> list[list[float]]:
+        texts = [t for t in texts if t and t.strip()]
+        if not texts:
+            raise ClientError("empty query: give a requirement or an annotation")
+        return [v.tolist() for v in self.index.embedder.encode(texts)]
+
+    def steps(self, requirement: str, tenant: str = CORE, k: int = 20) -> list[Suggestion]:
+        """Trigger types and actions for the outline, best first."""
+        owners = self._owners(tenant)
+        hits = self.index.search("steps", self._vectors(clauses(requirement)), owners, k)
+        return [Suggestion.of(doc, score) for doc, score in hits]
+
+    def tables(self, query: str, tenant: str = CORE, k: int = 10) -> list[Suggestion]:
+        hits = self.index.search("artifacts", self._vectors([query]), self._owners(tenant), k, kind="table")
+        return [Suggestion.of(doc, score) for doc, score in hits]
+
+    def columns(self, table: str, query: str, tenant: str = CORE, k: int = 10) -> list[Suggestion]:
+        vectors = self._vectors([query])
+        hits = self.index.search("artifacts", vectors, self._owners(tenant), k, kind="column", table=table)
+        return [Suggestion.of(doc, score) for doc, score in hits]
+
+    def values(self, table: str, column: str, query: str, tenant: str = CORE, k: int = 10) -> list[Suggestion]:
+        vectors = self._vectors([query])
+        hits = self.index.search(
+            "artifacts", vectors, self._owners(tenant), k, kind="value", table=table, column=column
+        )
+        return [Suggestion.of(doc, score) for doc, score in hits]
+
+    def sync_tenant(self, tenant: str, on_batch: Callable[[int], None] | None = None) -> SyncResult:
+        """Index a catalog's own entries (validating the catalog first)."""
+        catalog = load_catalog(tenant)
+        return self.index.sync(tenant, documents(catalog), on_batch)
+
+    def sync_all(self, on_batch: Callable[[int], None] | None = None) -> list[SyncResult]:
+        return [self.sync_tenant(t, on_batch) for t in [CORE, *list_tenants()]]
+
+
+def planned_documents() -> int:
+    return sum(len(documents(load_catalog(t))) for t in [CORE, *list_tenants()])

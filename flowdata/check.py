@@ -70,7 +70,8 @@ def _choice_problems(workflow: Workflow, catalog: Catalog) -> list[str]:
                 continue
             for field, stored in terms:
                 column = columns.get(field)
-                if column and column.type == "choice" and stored and not find_pills(stored):
-                    if stored not in {c.value for c in column.choices}:
-                        out.append(f"{table}.{field}: {stored!r} is not a stored choice value")
+                if not column or column.type != "choice" or not stored or find_pills(stored):
+                    continue
+                if stored not in {c.value for c in column.choices}:
+                    out.append(f"{table}.{field}: {stored!r} is not a stored choice value")
     return out

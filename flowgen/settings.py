@@ -13,7 +13,7 @@ from flowgen.catalog.store import DEFAULT_ROOT
 class RetrievalSettings(BaseModel):
     embedding_model: Path | None = Field(
         None,
-        description="Sentence-transformers model folder; default: the fine-tuned one if present, else all-MiniLM-L6-v2.",
+        description="Sentence-transformers folder; default: the fine-tuned one if present, else all-MiniLM-L6-v2.",
     )
     qdrant_url: str | None = Field(None, description="Qdrant server URL; unset: embedded local mode on qdrant_path.")
     qdrant_path: Path | None = Field(None, description="Local-mode folder; default: <data_dir>/qdrant.")

@@ -39,8 +39,9 @@ class Document(BaseModel):
         return hashlib.sha1(self.text.encode()).hexdigest()
 
     @property
-    def collection(self) -> str:
-        return "steps" if self.kind in STEP_KINDS else "artifacts"
+    def group(self) -> str:
+        """Which of the owner's collections holds it: steps, tables, columns or values."""
+        return "steps" if self.kind in STEP_KINDS else f"{self.kind}s"
 
 
 def step_text(label: str, description: str, inputs: list[str]) -> str:
@@ -69,9 +70,10 @@ def documents(catalog: Catalog) -> list[Document]:
         )  # fmt: skip
         for column in catalog.columns(table.name).values():
             target = f", reference to {column.reference}" if column.reference else ""
+            text = f"{table.label} {column.label} ({column.name}, {column.type}{target})"
             docs.append(
                 Document(owner=owner, kind="column", key=f"{table.name}.{column.name}", table=table.name,
-                         column=column.name, text=f"{table.label} {column.label} ({column.name}, {column.type}{target})")
+                         column=column.name, text=text)
             )  # fmt: skip
             for choice in column.choices:
                 docs.append(

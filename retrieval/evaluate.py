@@ -19,7 +19,7 @@ from flowgen.evaluation.records import Reference
 from flowgen.expressions import Term, find_pills, parse_assignments, parse_query
 from flowgen.workflow import Workflow
 
-from .suggest import Retriever
+from .suggest import Retriever, clauses
 
 KS = (5, 10, 20)
 
@@ -44,8 +44,8 @@ class _Tally:
             self.hits[k] += len(expected & set(ranked[:k])) / len(expected)
 
     def result(self, split: str, target: str) -> Recall:
-        return Recall(split=split, target=target, queries=self.queries,
-                      recall={k: (v / self.queries if self.queries else 0.0) for k, v in self.hits.items()})  # fmt: skip
+        recall = {k: (v / self.queries if self.queries else 0.0) for k, v in self.hits.items()}
+        return Recall(split=split, target=target, queries=self.queries, recall=recall)
 
 
 def expected_steps(workflow: Workflow, step_ids: set[str]) -> set[str]:
@@ -93,6 +93,9 @@ def evaluate(
 ) -> list[Recall]:
     steps, tables, columns, values = _Tally(), _Tally(), _Tally(), _Tally()
     k = max(KS)
+    queries = [q for r in refs if isinstance(r.expected, Workflow) for q in clauses(r.requirement)]
+    queries += [t[0] for r in refs if isinstance(r.expected, Workflow) for t in artifact_targets(r)]
+    retriever.prefetch(queries)
     for ref in refs:
         tick()
         if not isinstance(ref.expected, Workflow):

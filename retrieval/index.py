@@ -1,8 +1,11 @@
 """The Qdrant index: local mode on a folder by default, a server by URL, the same code for both.
 
-Points carry their owner ("core" or a tenant) and a digest of text and model, so that syncing a
-catalog re-embeds only what changed. Embedding happens before anything is written: a sync that
-fails (bad catalog, embedder error) leaves the previous index as it was.
+One collection per owner ("core" or a tenant) and group (steps, tables, columns, values): a tenant's
+query reads the core collections and its own, so it cannot see another tenant's entries, and no
+query needs a tenant filter (local mode evaluates filters point by point, 10-50x slower). Points
+carry a digest of text and model, so that syncing a catalog re-embeds only what changed. Embedding
+happens before anything is written: a sync that fails (bad catalog, embedder error) leaves the
+previous index as it was.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from flowgen.errors import FlowGenError
 from .documents import Document
 from .embedder import Embedder
 
-COLLECTIONS = ("steps", "artifacts")
+GROUPS = ("steps", "tables", "columns", "values")
 
 
 class SyncResult(BaseModel):
@@ -62,8 +65,10 @@ class Index:
         self.server = server
         self.embedder = embedder
         self.model = model_id(embedder)
-        for name in COLLECTIONS:
-            self._ensure(name)
+
+    @staticmethod
+    def collection(owner: str, group: str) -> str:
+        return f"{owner}--{group}"
 
     def _ensure(self, name: str) -> None:
         if self.client.collection_exists(name):
@@ -75,20 +80,19 @@ class Index:
             name, vectors_config=qm.VectorParams(size=self.embedder.dimension, distance=qm.Distance.COSINE)
         )
         if self.server:  # local mode filters by scanning; payload indexes are a server feature
-            for field in ("owner", "kind", "table", "column"):
+            for field in ("table", "column"):
                 self.client.create_payload_index(name, field, qm.PayloadSchemaType.KEYWORD)
 
     def _digest(self, doc: Document) -> str:
         return hashlib.sha1(f"{self.model}|{doc.text}".encode()).hexdigest()
 
-    def _existing(self, collection: str, owner: str) -> dict[str, str]:
+    def _existing(self, collection: str) -> dict[str, str]:
         found: dict[str, str] = {}
         offset = None
-        owner_filter = qm.Filter(must=[qm.FieldCondition(key="owner", match=qm.MatchValue(value=owner))])
+        if not self.client.collection_exists(collection):
+            return found
         while True:
-            points, offset = self.client.scroll(
-                collection, scroll_filter=owner_filter, limit=1024, offset=offset, with_payload=["digest"]
-            )
+            points, offset = self.client.scroll(collection, limit=1024, offset=offset, with_payload=["digest"])
             found.update({str(p.id): (p.payload or {}).get("digest", "") for p in points})
             if offset is None:
                 return found
@@ -97,9 +101,10 @@ class Index:
         """Make the index hold exactly `docs` for `owner`; only changed documents are re-embedded."""
         result = SyncResult(owner=owner)
         plans = []
-        for collection in COLLECTIONS:
-            existing = self._existing(collection, owner)
-            mine = [d for d in docs if d.collection == collection]
+        for group in GROUPS:
+            collection = self.collection(owner, group)
+            existing = self._existing(collection)
+            mine = [d for d in docs if d.group == group]
             changed = [d for d in mine if existing.get(d.point_id) != self._digest(d)]
             stale = sorted(set(existing) - {d.point_id for d in mine})
             result.added += sum(1 for d in changed if d.point_id not in existing)
@@ -117,6 +122,7 @@ class Index:
                 if on_batch:
                     on_batch(len(batch))
         for collection, changed, stale in plans:
+            self._ensure(collection)
             for start in range(0, len(changed), 512):
                 points = [
                     qm.PointStruct(id=d.point_id, vector=vectors[d.point_id],
@@ -129,15 +135,21 @@ class Index:
         return result
 
     def search(
-        self, collection: str, vectors: Iterable[list[float]], owners: list[str], limit: int, **match: str
+        self, group: str, vectors: Iterable[list[float]], owners: list[str], limit: int, **match: str
     ) -> list[tuple[Document, float]]:
-        """Best documents over several query vectors (a document's score is its best one)."""
-        must = [qm.FieldCondition(key="owner", match=qm.MatchAny(any=owners))]
-        must += [qm.FieldCondition(key=k, match=qm.MatchValue(value=v)) for k, v in match.items()]
-        query_filter = qm.Filter(must=must)
+        """Best documents of the owners' collections over several query vectors (each scored by its best)."""
+        must = [qm.FieldCondition(key=k, match=qm.MatchValue(value=v)) for k, v in match.items()]
+        query_filter = qm.Filter(must=must) if must else None
+        collections = [self.collection(owner, group) for owner in owners]
+        for name, owner in zip(collections, owners, strict=True):
+            if not self.client.collection_exists(name):
+                raise IndexUnavailable(f"catalog {owner!r} is not indexed yet: run `flowgen index build`")
         best: dict[str, tuple[Document, float]] = {}
         for vector in vectors:
-            hits = self.client.query_points(collection, query=vector, query_filter=query_filter, limit=limit).points
+            hits = [
+                hit for name in collections
+                for hit in self.client.query_points(name, query=vector, query_filter=query_filter, limit=limit).points
+            ]  # fmt: skip
             for hit in hits:
                 key = str(hit.id)
                 if key not in best or hit.score > best[key][1]:
@@ -145,5 +157,6 @@ class Index:
                     best[key] = (Document.model_validate(payload), hit.score)
         return sorted(best.values(), key=lambda item: -item[1])[:limit]
 
-    def count(self, collection: str) -> int:
-        return self.client.count(collection).count
+    def count(self, owner: str, group: str) -> int:
+        name = self.collection(owner, group)
+        return self.client.count(name).count if self.client.collection_exists(name) else 0

@@ -42,6 +42,13 @@ def clauses(text: str) -> list[str]:
 class Retriever:
     def __init__(self, index: Index) -> None:
         self.index = index
+        self._cache: dict[str, list[float]] = {}
+
+    def prefetch(self, texts: list[str]) -> None:
+        """Embed many queries in batches ahead of use (evaluation, a workflow's stage-2 calls)."""
+        todo = list(dict.fromkeys(t for t in texts if t.strip() and t not in self._cache))
+        for text, vector in zip(todo, self.index.embedder.encode(todo), strict=True):
+            self._cache[text] = vector.tolist()
 
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder | None = None) -> Retriever:
@@ -54,11 +61,19 @@ class Retriever:
         load_catalog(tenant)  # raises UnknownTenantError with the known tenants
         return [CORE] if tenant == CORE else [CORE, tenant]
 
+    def _table_owner(self, tenant: str, table: str) -> list[str]:
+        catalog = load_catalog(tenant)
+        if table not in catalog.tables:
+            raise ClientError(f"tenant {tenant!r} has no table {table!r}")
+        return [tenant if table in catalog.tenant_ids else CORE]
+
     def _vectors(self, texts: list[str]) -> list[list[float]]:
         texts = [t for t in texts if t and t.strip()]
         if not texts:
             raise ClientError("empty query: give a requirement or an annotation")
-        return [v.tolist() for v in self.index.embedder.encode(texts)]
+        missing = [t for t in texts if t not in self._cache]
+        fresh = dict(zip(missing, (v.tolist() for v in self.index.embedder.encode(missing)), strict=True))
+        return [self._cache.get(t) or fresh[t] for t in texts]
 
     def steps(self, requirement: str, tenant: str = CORE, k: int = 20) -> list[Suggestion]:
         """Trigger types and actions for the outline, best first."""
@@ -67,19 +82,16 @@ class Retriever:
         return [Suggestion.of(doc, score) for doc, score in hits]
 
     def tables(self, query: str, tenant: str = CORE, k: int = 10) -> list[Suggestion]:
-        hits = self.index.search("artifacts", self._vectors([query]), self._owners(tenant), k, kind="table")
+        hits = self.index.search("tables", self._vectors([query]), self._owners(tenant), k)
         return [Suggestion.of(doc, score) for doc, score in hits]
 
     def columns(self, table: str, query: str, tenant: str = CORE, k: int = 10) -> list[Suggestion]:
-        vectors = self._vectors([query])
-        hits = self.index.search("artifacts", vectors, self._owners(tenant), k, kind="column", table=table)
+        hits = self.index.search("columns", self._vectors([query]), self._table_owner(tenant, table), k, table=table)
         return [Suggestion.of(doc, score) for doc, score in hits]
 
     def values(self, table: str, column: str, query: str, tenant: str = CORE, k: int = 10) -> list[Suggestion]:
-        vectors = self._vectors([query])
-        hits = self.index.search(
-            "artifacts", vectors, self._owners(tenant), k, kind="value", table=table, column=column
-        )
+        owners = self._table_owner(tenant, table)
+        hits = self.index.search("values", self._vectors([query]), owners, k, table=table, column=column)
         return [Suggestion.of(doc, score) for doc, score in hits]
 
     def sync_tenant(self, tenant: str, on_batch: Callable[[int], None] | None = None) -> SyncResult:

@@ -98,7 +98,7 @@ def _recall(retriever: Retriever, splits: dict[str, list[Reference]], label: str
 
 
 def _memory_retriever(embedder: Embedder) -> Retriever:
-    retriever = Retriever(Index(QdrantClient(":memory:"), embedder))
+    retriever = Retriever(Index(QdrantClient(":memory:"), embedder), Settings().catalog_dir)
     retriever.sync_all()
     return retriever
 
@@ -132,8 +132,8 @@ def train(
         train_refs = load_split(data or settings.dataset_dir, "train")
         examples = make_pairs(train_refs, base, pairs, seed)
         err.print(f"{len(examples)} training pairs with hard negatives")
-        out = fine_tune(base.path, examples, settings.retriever_model_dir, settings.data_dir / "checkpoints" / "retriever",
-                        epochs=epochs, seed=seed)  # fmt: skip
+        work = settings.data_dir / "checkpoints" / "retriever"
+        out = fine_tune(base.path, examples, settings.retriever_model_dir, work, epochs=epochs, seed=seed)
         after = _recall(_memory_retriever(Embedder(out, settings.retrieval.batch_size)), evaluation, "after")
     except FlowGenError as error:
         raise _fail(error) from error
@@ -142,6 +142,4 @@ def train(
     for b, a in zip(before, after, strict=True):
         cells = " | ".join(f"{b.recall[k]:.3f} | {a.recall[k]:.3f}" for k in KS)
         print(f"| {b.split} | {b.target} | {cells} |")
-    err.print(
-        f"saved {out}; the index uses it from the next `flowgen index build` (default model: {default_model_path(settings)})"
-    )
+    err.print(f"saved {out}; `flowgen index build` re-embeds with it (model in use: {default_model_path(settings)})")

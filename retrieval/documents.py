@@ -10,7 +10,7 @@ import hashlib
 import uuid
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from flowgen.catalog import Catalog
 from flowgen.catalog.store import CORE
@@ -21,6 +21,7 @@ _NAMESPACE = uuid.UUID("6f1c2b1e-6d1a-4c35-9b7e-2f0f6a9c1d42")
 
 
 class Document(BaseModel):
+    model_config = ConfigDict(frozen=True)
     owner: str
     kind: Kind
     key: str

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
-from flowgen.catalog import load_catalog
+from flowgen.catalog import Catalog
 from flowgen.catalog.model import Column
 from flowgen.evaluation.records import Reference
 from flowgen.expressions import Term, find_pills, parse_assignments, parse_query
@@ -53,10 +53,9 @@ def expected_steps(workflow: Workflow, step_ids: set[str]) -> set[str]:
     return names | ({workflow.trigger.type} if workflow.trigger else set())
 
 
-def artifact_targets(ref: Reference) -> list[tuple[str, str, str | None, str | None]]:
+def artifact_targets(ref: Reference, catalog: Catalog) -> list[tuple[str, str, str | None, str | None]]:
     """(annotation, table, column, value) for every table / column / value a reference's inputs name."""
     assert isinstance(ref.expected, Workflow)
-    catalog = load_catalog(ref.tenant)
     out: list[tuple[str, str, str | None, str | None]] = []
     parts = ([ref.expected.trigger] if ref.expected.trigger else []) + list(ref.expected.components)
     for part in parts:
@@ -94,17 +93,19 @@ def evaluate(
     steps, tables, columns, values = _Tally(), _Tally(), _Tally(), _Tally()
     k = max(KS)
     queries = [q for r in refs if isinstance(r.expected, Workflow) for q in clauses(r.requirement)]
-    queries += [t[0] for r in refs if isinstance(r.expected, Workflow) for t in artifact_targets(r)]
+    queries += [
+        t[0] for r in refs if isinstance(r.expected, Workflow) for t in artifact_targets(r, retriever.catalog(r.tenant))
+    ]
     retriever.prefetch(queries)
     for ref in refs:
         tick()
         if not isinstance(ref.expected, Workflow):
             continue
-        catalog = load_catalog(ref.tenant)
+        catalog = retriever.catalog(ref.tenant)
         step_ids = set(catalog.actions) | set(catalog.triggers)
         ranked = [s.key for s in retriever.steps(ref.requirement, ref.tenant, k)]
         steps.add(ranked, expected_steps(ref.expected, step_ids))
-        for annotation, table, column, value in artifact_targets(ref):
+        for annotation, table, column, value in artifact_targets(ref, catalog):
             if column is None:
                 tables.add([s.key for s in retriever.tables(annotation, ref.tenant, k)], {table})
             elif value is None:

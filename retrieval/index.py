@@ -40,7 +40,7 @@ class IndexUnavailable(FlowGenError):
 
 def open_client(url: str | None, path: Path) -> QdrantClient:
     if url:
-        client = QdrantClient(url=url, timeout=5)
+        client = QdrantClient(url=url, timeout=5, check_compatibility=False)
         try:
             client.get_collections()
         except Exception as err:  # the client raises transport-specific errors

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 from pydantic import BaseModel
 
-from flowgen.catalog import list_tenants, load_catalog
-from flowgen.catalog.store import CORE
+from flowgen.catalog import Catalog, list_tenants, load_catalog
+from flowgen.catalog.store import CORE, DEFAULT_ROOT, forget_catalogs
 from flowgen.errors import ClientError
 from flowgen.settings import Settings
 
@@ -40,8 +41,10 @@ def clauses(text: str) -> list[str]:
 
 
 class Retriever:
-    def __init__(self, index: Index) -> None:
+    def __init__(self, index: Index, catalog_root: Path = DEFAULT_ROOT) -> None:
         self.index = index
+        self.catalog_root = catalog_root
+        self._catalogs: dict[str, Catalog] = {}  # the catalogs as last indexed (or first read)
         self._cache: dict[str, list[float]] = {}
 
     def prefetch(self, texts: list[str]) -> None:
@@ -55,14 +58,19 @@ class Retriever:
         embedder = embedder or Embedder(default_model_path(settings), settings.retrieval.batch_size)
         path = settings.retrieval.qdrant_path or settings.data_dir / "qdrant"
         url = settings.retrieval.qdrant_url
-        return cls(Index(open_client(url, path), embedder, server=url is not None))
+        return cls(Index(open_client(url, path), embedder, server=url is not None), settings.catalog_dir)
+
+    def catalog(self, tenant: str) -> Catalog:
+        if tenant not in self._catalogs:
+            self._catalogs[tenant] = load_catalog(tenant, self.catalog_root)
+        return self._catalogs[tenant]
 
     def _owners(self, tenant: str) -> list[str]:
-        load_catalog(tenant)  # raises UnknownTenantError with the known tenants
+        self.catalog(tenant)  # raises UnknownTenantError with the known tenants
         return [CORE] if tenant == CORE else [CORE, tenant]
 
     def _table_owner(self, tenant: str, table: str) -> list[str]:
-        catalog = load_catalog(tenant)
+        catalog = self.catalog(tenant)
         if table not in catalog.tables:
             raise ClientError(f"tenant {tenant!r} has no table {table!r}")
         return [tenant if table in catalog.tenant_ids else CORE]
@@ -95,13 +103,12 @@ class Retriever:
         return [Suggestion.of(doc, score) for doc, score in hits]
 
     def sync_tenant(self, tenant: str, on_batch: Callable[[int], None] | None = None) -> SyncResult:
-        """Index a catalog's own entries (validating the catalog first)."""
-        catalog = load_catalog(tenant)
-        return self.index.sync(tenant, documents(catalog), on_batch)
+        """Index a catalog's own entries as they are on disk now (validating the catalog first)."""
+        forget_catalogs()
+        catalog = load_catalog(tenant, self.catalog_root)
+        result = self.index.sync(tenant, documents(catalog), on_batch)
+        self._catalogs[tenant] = catalog  # only once the index holds it: a failed update changes nothing
+        return result
 
     def sync_all(self, on_batch: Callable[[int], None] | None = None) -> list[SyncResult]:
-        return [self.sync_tenant(t, on_batch) for t in [CORE, *list_tenants()]]
-
-
-def planned_documents() -> int:
-    return sum(len(documents(load_catalog(t))) for t in [CORE, *list_tenants()])
+        return [self.sync_tenant(t, on_batch) for t in [CORE, *list_tenants(self.catalog_root)]]

@@ -33,7 +33,8 @@ class Pair(BaseModel):
 
 
 def _positives(refs: list[Reference]) -> tuple[list[tuple[str, Document]], dict[str, Document]]:
-    docs = {f"{d.kind}:{d.key}": d for d in documents(load_catalog(CORE))}
+    core = load_catalog(CORE)
+    docs = {f"{d.kind}:{d.key}": d for d in documents(core)}
     out: list[tuple[str, Document]] = []
     for ref in refs:
         if not isinstance(ref.expected, Workflow) or ref.tenant != CORE:
@@ -42,7 +43,7 @@ def _positives(refs: list[Reference]) -> tuple[list[tuple[str, Document]], dict[
         if wf.trigger:
             out.append((wf.trigger.annotation, docs[f"trigger:{wf.trigger.type}"]))
         out += [(s.annotation, docs[f"action:{s.name}"]) for s in wf.components if f"action:{s.name}" in docs]
-        for annotation, table, column, value in artifact_targets(ref):
+        for annotation, table, column, value in artifact_targets(ref, core):
             if value is None:
                 key = f"table:{table}" if column is None else f"column:{table}.{column}"
                 out.append((annotation, docs[key]))
@@ -103,4 +104,5 @@ def fine_tune(
     if out.exists():
         shutil.rmtree(out)
     tmp.rename(out)
+    shutil.rmtree(work, ignore_errors=True)  # checkpoints only serve to resume an interrupted run
     return out

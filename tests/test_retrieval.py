@@ -1,0 +1,135 @@
+"""The retriever on the real embedder and Qdrant's local mode (one index for the whole module)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from flowgen.catalog.store import DEFAULT_ROOT
+from flowgen.errors import CatalogError, ClientError, UnknownTenantError
+from flowgen.settings import Settings
+from retrieval.embedder import Embedder, base_model_path
+from retrieval.index import IndexUnavailable, open_client
+from retrieval.suggest import Retriever
+
+PAPER = "Every time a user becomes inactive, find all incidents where the user is the assignee. Assign them to their manager."
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    return Embedder(base_model_path())
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A catalog root with the core catalog and two tenants, safe to change."""
+    root = tmp_path_factory.mktemp("catalogs")
+    shutil.copytree(DEFAULT_ROOT / "core", root / "core")
+    for tenant in ("banking", "telecom"):
+        shutil.copytree(DEFAULT_ROOT / "tenants" / tenant, root / "tenants" / tenant)
+    return root
+
+
+@pytest.fixture(scope="module")
+def settings(root: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(catalog_dir=root, data_dir=tmp_path_factory.mktemp("var"))
+
+
+@pytest.fixture(scope="module")
+def retriever(settings: Settings, embedder: Embedder) -> Iterator[Retriever]:
+    retriever = Retriever.open(settings, embedder)
+    results = retriever.sync_all()
+    assert [r.owner for r in results] == ["core", "banking", "telecom"]
+    assert all(r.added > 0 and r.updated == 0 for r in results)
+    yield retriever
+    retriever.index.client.close()
+
+
+def keys(suggestions: list) -> list[str]:
+    return [s.key for s in suggestions]
+
+
+def test_paper_example(retriever: Retriever) -> None:
+    steps = keys(retriever.steps(PAPER, k=10))
+    assert {"record_update", "look_up_records"} <= set(steps)
+    assert "incident" in keys(retriever.tables("find all incidents where the user is the assignee", k=3))
+    assert "incident.assigned_to" in keys(retriever.columns("incident", "the user is the assignee", k=3))
+    assert keys(retriever.values("incident", "state", "mark them resolved", k=1)) == ["incident.state=6"]
+
+
+def test_tenant_isolation(retriever: Retriever) -> None:
+    banking = retriever.steps("freeze the customer's card", "banking", k=20)
+    assert banking[0].key == "freeze_card"
+    telecom = keys(retriever.steps("freeze the customer's card", "telecom", k=50))
+    core = keys(retriever.steps("freeze the customer's card", "core", k=50))
+    banking_only = {"freeze_card", "unfreeze_card", "place_account_hold"}
+    assert not banking_only & set(telecom) and not banking_only & set(core)
+    assert "u_card" not in keys(retriever.tables("card", "telecom", k=50))
+    with pytest.raises(ClientError, match="has no table 'u_card'"):
+        retriever.columns("u_card", "card holder", "telecom")
+
+
+def test_bad_queries(retriever: Retriever) -> None:
+    with pytest.raises(ClientError, match="empty query"):
+        retriever.steps("   ")
+    with pytest.raises(UnknownTenantError, match="unknown tenant 'atlantis'"):
+        retriever.steps("close incidents", "atlantis")
+
+
+def test_unreachable_qdrant_url() -> None:
+    with pytest.raises(IndexUnavailable, match="does not answer"):
+        open_client("http://127.0.0.1:9", Path("unused"))
+
+
+def test_update_without_rebuild_and_failed_update(retriever: Retriever, root: Path) -> None:
+    path = root / "tenants" / "banking" / "catalog.json"
+    original = path.read_text()
+    doc = json.loads(original)
+    doc["actions"].append(
+        {"id": "order_gold_bars", "label": "Order gold bars", "category": "banking",
+         "description": "Buy physical gold bullion for the vault."}
+    )  # fmt: skip
+    path.write_text(json.dumps(doc))
+    result = retriever.sync_tenant("banking")
+    assert (result.added, result.updated, result.removed) == (1, 0, 0)
+    assert retriever.steps("buy bullion for the vault", "banking", k=1)[0].key == "order_gold_bars"
+
+    path.write_text('{"actions": [{"id": "Bad Id"}]}')  # does not validate
+    with pytest.raises(CatalogError):
+        retriever.sync_tenant("banking")
+    assert retriever.steps("buy bullion for the vault", "banking", k=1)[0].key == "order_gold_bars"
+
+    changed = json.loads(original)
+    changed["actions"][0]["description"] += " Also called blocking or locking a card."
+    path.write_text(json.dumps(changed))  # valid, but the embedder fails while indexing it
+    embed = retriever.index.embedder.encode
+
+    def broken(texts: list[str]):  # noqa: ANN202 - an embedder that fails mid-update
+        raise RuntimeError("embedder crashed")
+
+    retriever.index.embedder.encode = broken  # type: ignore[method-assign]
+    try:
+        with pytest.raises(RuntimeError):
+            retriever.sync_tenant("banking")
+    finally:
+        retriever.index.embedder.encode = embed  # type: ignore[method-assign]
+    assert retriever.steps("buy bullion for the vault", "banking", k=1)[0].key == "order_gold_bars"
+    result = retriever.sync_tenant("banking")
+    assert (result.removed, result.updated) == (1, 1)
+    path.write_text(original)
+
+
+def test_restart_keeps_the_index(retriever: Retriever, settings: Settings, embedder: Embedder) -> None:
+    before = keys(retriever.steps(PAPER))
+    retriever.index.client.close()
+    reopened = Retriever.open(settings, embedder)
+    try:
+        assert keys(reopened.steps(PAPER)) == before
+        assert reopened.sync_tenant("core").unchanged > 1000 and reopened.sync_tenant("core").added == 0
+    finally:
+        reopened.index.client.close()
+        retriever.index = Retriever.open(settings, embedder).index

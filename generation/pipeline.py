@@ -1,0 +1,157 @@
+"""Retrieve -> createFlow -> populateInputs (all steps at once) -> assemble -> validate.
+
+A workflow of N steps costs at most N+1 model calls: one outline, then one call per step (and the
+trigger) that takes inputs, all submitted together so that the engine batches them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import BaseModel
+
+from flowgen.catalog import Catalog
+from flowgen.errors import ClientError
+from flowgen.validation import ValidationReport, validate
+from flowgen.workflow import Input, OutOfScope, Step, Trigger, Workflow
+from retrieval.suggest import Retriever
+
+from .engine import Engine, GenerationFailed
+from .inputs import Unfillable, step_schema
+from .outline import OutlinePlan, outline_schema, to_plan
+from .prompts import Style, inputs_prompt, outline_prompt
+
+Event = Callable[[str, dict[str, Any]], Awaitable[None]]
+MAX_REQUIREMENT_CHARS = 2000
+
+
+class Result(BaseModel):
+    answer: Workflow | OutOfScope
+    report: ValidationReport | None = None
+    timings: dict[str, float]
+    tokens: int
+    calls: int
+    failures: list[str] = []
+
+
+class Pipeline:
+    def __init__(self, engine: Engine, retriever: Retriever, style: Style = "compact", k_steps: int = 20,
+                 outline_tokens: int = 512, input_tokens: int = 200) -> None:  # fmt: skip
+        self.engine = engine
+        self.retriever = retriever
+        self.style = style
+        self.k_steps = k_steps
+        self.outline_tokens = outline_tokens
+        self.input_tokens = input_tokens
+
+    async def run(self, requirement: str, tenant: str = "core", on_event: Event | None = None,
+                  perfect_steps: list[str] | None = None) -> Result:  # fmt: skip
+        """Generate a workflow; `perfect_steps` adds the expected steps to the suggestions (perfect-RAG ablation)."""
+        requirement = " ".join(requirement.split())
+        if not requirement:
+            raise ClientError("empty requirement: describe the workflow you want")
+        if len(requirement) > MAX_REQUIREMENT_CHARS:
+            raise ClientError(f"requirement too long: {len(requirement)} characters, at most {MAX_REQUIREMENT_CHARS}")
+        catalog = self.retriever.catalog(tenant)
+        emit = on_event or _quiet
+        clock = time.perf_counter()
+        timings: dict[str, float] = {}
+
+        suggested = self.retriever.steps(requirement, tenant, self.k_steps)
+        keys = [s.key for s in suggested] + list(perfect_steps or [])
+        triggers = list(dict.fromkeys(k for k in keys if k in catalog.triggers))
+        actions = list(dict.fromkeys(k for k in keys if k in catalog.actions))
+        tables = list(dict.fromkeys(s.key for s in self.retriever.tables(requirement, tenant, 10)))
+        timings["retrieve"] = time.perf_counter() - clock
+
+        schema = outline_schema(catalog, requirement, triggers, actions, tables)
+        prompt = outline_prompt(self.style, requirement, catalog, triggers, actions, tables)
+        outline = await self.engine.complete(prompt, schema, self.outline_tokens)
+        tokens, calls = outline.tokens, 1
+        data = outline.json()
+        timings["outline"] = time.perf_counter() - clock
+        if "refuse" in data:
+            timings["total"] = timings["outline"]
+            return Result(answer=OutOfScope(reason=data["refuse"]), timings=timings, tokens=tokens, calls=calls)
+        plan = to_plan(data)
+        await emit("outline", {"trigger": plan.trigger.model_dump() if plan.trigger else None,
+                               "components": [s.model_dump(exclude_none=True) for s in plan.steps]})  # fmt: skip
+
+        filled, failures, stage2_tokens = await self._populate(requirement, catalog, plan, tables, emit)
+        tokens += stage2_tokens
+        calls += len(filled) + len(failures)
+        timings["inputs"] = time.perf_counter() - clock - timings["outline"]
+        workflow = _assemble(catalog, plan, {n: v for n, v in filled.items() if v is not None})
+        report = validate(workflow, catalog)
+        timings["total"] = time.perf_counter() - clock
+        return Result(answer=workflow, report=report, timings=timings, tokens=tokens, calls=calls, failures=failures)
+
+    async def _populate(self, requirement: str, catalog: Catalog, plan: OutlinePlan, tables: list[str],
+                        emit: Event) -> tuple[dict[int, dict[str, str] | None], list[str], int]:  # fmt: skip
+        targets = ([0] if plan.trigger and catalog.triggers[plan.trigger.type].inputs else []) + [
+            s.step for s in plan.steps if (spec := catalog.step(s.name)) and spec.inputs
+        ]
+        filled: dict[int, dict[str, str] | None] = {}
+        failures: list[str] = []
+        tokens = 0
+        jobs = []
+        for number in targets:
+            try:
+                schema, fixed = step_schema(catalog, plan, number, tables)
+            except Unfillable as error:
+                failures.append(str(error))
+                continue
+            if not schema["properties"]:
+                filled[number] = fixed
+                continue
+            spec = catalog.triggers[plan.trigger.type] if number == 0 else catalog.step(plan.steps[number - 1].name)
+            hints = self._hints(catalog, plan, number, tables)
+            prompt = inputs_prompt(self.style, requirement, plan, {}, number, spec, hints)  # type: ignore[arg-type]
+            jobs.append((number, fixed, self.engine.complete(prompt, schema, self.input_tokens)))
+
+        async def finish(number: int, fixed: dict[str, str], job: Awaitable) -> None:
+            nonlocal tokens
+            try:
+                completion = await job
+                tokens += completion.tokens
+                values = {**fixed, **{k: str(v) for k, v in completion.json().items()}}
+                filled[number] = values
+                await emit("step", {"step": number, "inputs": values})
+            except GenerationFailed as error:
+                failures.append(f"step {number}: {error}")
+                filled[number] = None
+
+        await asyncio.gather(*(finish(n, f, j) for n, f, j in jobs))  # the engine batches them
+        return filled, failures, tokens
+
+    def _hints(self, catalog: Catalog, plan: OutlinePlan, number: int, tables: list[str]) -> list[str]:
+        table = plan.tables.get(number)
+        annotation = plan.trigger.annotation if number == 0 and plan.trigger else plan.steps[number - 1].annotation
+        if table in catalog.tables:
+            return [s.column or "" for s in self.retriever.columns(table, annotation, catalog.tenant, 8)]
+        return tables[:5]
+
+
+async def _quiet(kind: str, data: dict[str, Any]) -> None:
+    return None
+
+
+def _assemble(catalog: Catalog, plan: OutlinePlan, filled: dict[int, dict[str, str]]) -> Workflow:
+    def inputs(spec_inputs: list[str], values: dict[str, str]) -> list[Input]:
+        order = {name: i for i, name in enumerate(spec_inputs)}
+        return [Input(name=k, value=v) for k, v in sorted(values.items(), key=lambda kv: order.get(kv[0], 99))]
+
+    trigger = None
+    if plan.trigger:
+        spec = catalog.triggers[plan.trigger.type]
+        trigger = Trigger(annotation=plan.trigger.annotation, type=plan.trigger.type,
+                          inputs=inputs([i.name for i in spec.inputs], filled.get(0, {})))  # fmt: skip
+    steps = []
+    for step in plan.steps:
+        spec_inputs = [i.name for i in (catalog.step(step.name).inputs if catalog.step(step.name) else ())]  # type: ignore[union-attr]
+        steps.append(Step(annotation=step.annotation, name=step.name, step=step.step, parent=step.parent,
+                          inputs=inputs(spec_inputs, filled.get(step.step, {}))))  # fmt: skip
+    return Workflow(trigger=trigger, components=steps)

@@ -1,0 +1,101 @@
+"""The constraint builders without the engine: what the grammar accepts is a valid workflow."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import xgrammar as xgr
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from xgrammar.testing import _is_grammar_accept_string
+
+from flowgen.catalog import Catalog
+from flowgen.validation import validate
+from generation.inputs import Unfillable, step_schema
+from generation.outline import outline_schema, spans, to_plan
+from generation.pipeline import _assemble
+
+REQUIREMENT = (
+    "Every time a user becomes inactive, find all incidents where the user is the assignee. Assign them to their "
+    "manager, add a work note and if it is a P1 post to slack; otherwise email the caller."
+)
+TABLES = ["incident", "sys_user", "incident_task", "change_request"]
+
+
+def strategy(schema: dict[str, Any], defs: dict[str, Any], depth: int = 0) -> st.SearchStrategy:
+    """Values of the JSON Schema subset the builders emit (anyOf, enum, object, array, $ref, pattern)."""
+    if "$ref" in schema:
+        return strategy(defs[schema["$ref"].split("/")[-1]], defs, depth + 1)
+    if "anyOf" in schema:
+        options = schema["anyOf"]
+        if depth >= 4:  # keep trees small: no more nesting down there
+            options = [o for o in options if "do" in o.get("properties", {})] or options
+        return st.one_of([strategy(o, defs, depth) for o in options])
+    if "enum" in schema:
+        return st.sampled_from(schema["enum"])
+    if schema.get("type") == "object":
+        required = {k: strategy(v, defs, depth) for k, v in schema["properties"].items() if k in schema["required"]}
+        optional = {k: strategy(v, defs, depth) for k, v in schema["properties"].items() if k not in schema["required"]}
+        return st.fixed_dictionaries(required, optional=optional)
+    if schema.get("type") == "array":
+        most = min(schema.get("maxItems", 3), schema.get("minItems", 0) + (2 if depth < 3 else 0))
+        return st.lists(strategy(schema["items"], defs, depth + 1), min_size=schema.get("minItems", 0), max_size=most)
+    assert schema.get("type") == "string" and "pattern" in schema, schema
+    return st.from_regex(schema["pattern"], fullmatch=True)
+
+
+@pytest.fixture(scope="module")
+def schema(core: Catalog) -> dict[str, Any]:
+    return outline_schema(core, REQUIREMENT, list(core.triggers), list(core.actions), TABLES)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data())
+def test_accepted_outlines_become_valid_workflows(data: st.DataObject, core: Catalog, schema: dict) -> None:
+    outline = data.draw(strategy(schema, schema["$defs"]))
+    if "refuse" in outline:
+        return
+    plan = to_plan(outline)
+    filled = {}
+    targets = ([0] if plan.trigger else []) + [s.step for s in plan.steps]
+    for number in targets:
+        try:
+            step, fixed = step_schema(core, plan, number, TABLES)
+        except Unfillable:
+            continue  # reported to the user as that step's failure, not emitted
+        filled[number] = {**fixed, **data.draw(strategy(step, {}))}
+    workflow = _assemble(core, plan, filled)
+    unfillable = [v for v in validate(workflow, core).violations if v.code == "C003"]
+    others = [str(v) for v in validate(workflow, core).violations if v.code != "C003"]
+    assert others == [], json.dumps(workflow.model_dump(mode="json", exclude_none=True))
+    assert all(f"step {v.step}" for v in unfillable)
+
+
+def test_grammar_accepts_the_paper_outline_and_rejects_broken_ones(core: Catalog) -> None:
+    requirement = "Every time a user becomes inactive, find all incidents where the user is the assignee. Assign them."
+    schema = outline_schema(core, requirement, ["record_update"], ["update_record", "log"], ["incident", "sys_user"])
+    grammar = xgr.Grammar.from_json_schema(json.dumps(schema), any_whitespace=False)
+    good = {"trigger": {"type": "record_update", "a": "Every time a user becomes inactive", "table": "sys_user"},
+            "steps": [{"for_each": "Assign them", "find": "find all incidents where the user is the assignee",
+                       "table": "incident", "then": [{"do": "update_record", "a": "Assign them", "table": "incident"}]}]}  # fmt: skip
+    assert _is_grammar_accept_string(grammar, json.dumps(good))
+    broken = [
+        {"trigger": good["trigger"], "steps": [{"do": "else", "a": "Assign them"}]},  # else without if
+        {"trigger": good["trigger"], "steps": [{"do": "exit_loop", "a": "Assign them"}]},  # exit outside a loop
+        {"trigger": good["trigger"], "steps": [{"parallel": "Assign them", "branches": [{"a": "Assign them",
+                                                "then": [{"do": "log", "a": "Assign them"}]}]}]},  # one branch
+        {"trigger": good["trigger"], "steps": [{"do": "summon_dragon", "a": "Assign them"}]},  # unknown step
+        {"trigger": good["trigger"], "steps": [{"do": "log", "a": "something the user never wrote"}]},
+        {"trigger": {"type": "record_update", "a": "Every time a user becomes inactive", "table": "incidents"},
+         "steps": good["steps"]},  # a table the tenant does not have
+    ]  # fmt: skip
+    for outline in broken:
+        assert not _is_grammar_accept_string(grammar, json.dumps(outline)), outline
+
+
+def test_spans_are_pieces_of_the_requirement() -> None:
+    found = spans(REQUIREMENT)
+    assert "find all incidents where the user is the assignee" in found
+    assert all(" ".join(s.split()) in " ".join(REQUIREMENT.split()) for s in found)

@@ -7,6 +7,7 @@ be started from a `__main__`-guarded entry point: it spawns its core process.
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -25,11 +26,16 @@ class Completion(BaseModel):
     def json(self) -> Any:  # type: ignore[override]
         """The constrained answer; a cut-off one (max_tokens) is a clear failure, never half-parsed."""
         if self.finish_reason == "length":
-            raise GenerationFailed(f"the answer hit max_tokens after {self.tokens} tokens")
+            raise GenerationFailed(f"the answer hit max_tokens after {self.tokens} tokens (ends: {self.text[-120:]!r})")
         try:
             return json.loads(self.text)
         except json.JSONDecodeError as err:
             raise GenerationFailed(f"the engine returned invalid JSON: {err.msg}") from err
+
+
+# vLLM logs to stdout by default, which would mix with the answers a command prints there.
+os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
+os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
 
 
 class GenerationFailed(FlowGenError):

@@ -18,8 +18,9 @@ from flowgen.catalog.model import InputSpec, StepSpec
 
 from .outline import OutlinePlan
 
-TEXT = r"[ !#-\[\]-z|~]{1,80}"  # printable ASCII without " \ { }
-SHORT = r"[A-Za-z0-9 _.:@/()+-]{0,30}"
+TEXT = r"[!#-\[\]-z|~][ !#-\[\]-z|~]{0,79}"  # printable ASCII without " \ { }, not blank
+SHORT = r"[A-Za-z0-9 _.:@/()+-]{0,30}"  # a condition's value; may be empty (ISEMPTY)
+NAME = r"[A-Za-z0-9_.:@/()+-][A-Za-z0-9 _.:@/()+-]{0,29}"  # a user, group or other name
 OPERATORS = ("!=", ">=", "<=", "=", ">", "<", "LIKE", "STARTSWITH", "CHANGESTO", "VALCHANGES", "ISEMPTY", "ISNOTEMPTY")
 PILL_COLUMN_TYPES = ("choice", "boolean", "reference", "email", "string", "integer", "glide_date_time")
 MAX_TERMS = 4
@@ -120,8 +121,8 @@ def input_schema(spec: InputSpec, scope: Scope, table: str | None, candidates: l
         return {"enum": options} if options else None
     if kind == "reference":
         options = scope.of("field", "record")
-        return {"anyOf": [{"enum": options}, {"type": "string", "pattern": f"^{SHORT}$"}]} if options else {
-            "type": "string", "pattern": f"^{SHORT}$"}  # fmt: skip
+        name = {"type": "string", "pattern": f"^{NAME}$"}
+        return {"anyOf": [{"enum": options}, name]} if options else name
     if kind == "choice":
         return {"enum": list(spec.choices)}
     if kind == "email":
@@ -133,7 +134,7 @@ def input_schema(spec: InputSpec, scope: Scope, table: str | None, candidates: l
         "integer": r"^[0-9]{1,5}$",
         "boolean": r"^(true|false)$",
         "datetime": r"^20[0-9]{2}-[0-9]{2}-[0-9]{2}( [0-9]{2}:[0-9]{2}:[0-9]{2})?$",
-        "variables": r"^[a-z_]{1,30}=" + SHORT + "$",
+        "variables": r"^[a-z_]{1,30}=" + NAME + "$",
     }
     return {"type": "string", "pattern": patterns.get(kind, f"^{TEXT}$")}
 

@@ -22,7 +22,9 @@ from flowgen.workflow import Step, Trigger
 BLOCK_KEYS = ("if", "for_each", "do_until", "parallel", "try")
 LEAF_LOGIC = ("set_flow_variables", "end_flow", "wait_for_duration")
 LOOP_CONTROLS = ("exit_loop", "skip_iteration")
-MAX_ITEMS = 8
+MAX_ITEMS = 8  # top-level steps
+MAX_BLOCK_ITEMS = 4  # steps inside one block
+MAX_DEPTH = 2  # blocks inside blocks
 _SPLIT = re.compile(r"\s*(?:[.;:!?\n]+|,|->|\bthen\b|\band\b|\bif\b(?=.*\bthen\b)|\botherwise\b)\s*", re.IGNORECASE)
 
 
@@ -57,25 +59,26 @@ def outline_schema(
     with_table = [a for a in actions if record_tables(catalog, a)]
     plain = [a for a in actions if a not in with_table]
     defs: dict[str, Any] = {}
-    for ctx in ("top", "loop"):
-        node = f"#/$defs/node_{ctx}"
-        body = {"type": "array", "items": {"$ref": node}, "minItems": 1, "maxItems": MAX_ITEMS}
-        loop_body = {"type": "array", "items": {"$ref": "#/$defs/node_loop"}, "minItems": 1, "maxItems": MAX_ITEMS}
-        leaves = plain + list(LEAF_LOGIC) + (list(LOOP_CONTROLS) if ctx == "loop" else [])
-        kinds = [_object({"do": {"enum": leaves}, "a": span})]
-        if with_table:
-            kinds.append(_object({"do": {"enum": with_table}, "a": span, "table": table}))
-        kinds += [
-            _object({"if": span, "then": body, "elif": {"type": "array", "maxItems": 4,
-                     "items": _object({"if": span, "then": body})}, "else": _object({"a": span, "then": body})},
-                    optional=("elif", "else")),
-            _object({"for_each": span, "find": span, "table": table, "then": loop_body}),
-            _object({"do_until": span, "then": loop_body}),
-            _object({"parallel": span, "branches": {"type": "array", "minItems": 2, "maxItems": 4,
-                     "items": _object({"a": span, "then": body})}}),
-            _object({"try": span, "then": body, "catch": _object({"a": span, "then": body})}),
-        ]  # fmt: skip
-        defs[f"node_{ctx}"] = {"anyOf": kinds}
+    for depth in range(MAX_DEPTH, -1, -1):
+        for ctx in ("top", "loop"):
+            leaves = plain + list(LEAF_LOGIC) + (list(LOOP_CONTROLS) if ctx == "loop" else [])
+            kinds = [_object({"do": {"enum": leaves}, "a": span})]
+            if with_table:
+                kinds.append(_object({"do": {"enum": with_table}, "a": span, "table": table}))
+            if depth < MAX_DEPTH:  # blocks nest at most MAX_DEPTH deep: a bounded answer
+                body = _list(f"#/$defs/node_{ctx}_{depth + 1}")
+                loop_body = _list(f"#/$defs/node_loop_{depth + 1}")
+                kinds += [
+                    _object({"if": span, "then": body, "elif": {"type": "array", "maxItems": 3,
+                             "items": _object({"if": span, "then": body})}, "else": _object({"a": span, "then": body})},
+                            optional=("elif", "else")),
+                    _object({"for_each": span, "find": span, "table": table, "then": loop_body}),
+                    _object({"do_until": span, "then": loop_body}),
+                    _object({"parallel": span, "branches": {"type": "array", "minItems": 2, "maxItems": 3,
+                             "items": _object({"a": span, "then": body})}}),
+                    _object({"try": span, "then": body, "catch": _object({"a": span, "then": body})}),
+                ]  # fmt: skip
+            defs[f"node_{ctx}_{depth}"] = {"anyOf": kinds}
     trigger_kinds = [_object({"type": {"enum": ["none"]}})]
     with_table_triggers = [t for t in triggers if record_tables(catalog, t)]
     if with_table_triggers:
@@ -84,10 +87,13 @@ def outline_schema(
     if other_triggers:
         trigger_kinds.append(_object({"type": {"enum": other_triggers}, "a": span}))
     outline = _object({"trigger": {"anyOf": trigger_kinds},
-                       "steps": {"type": "array", "items": {"$ref": "#/$defs/node_top"}, "minItems": 1,
-                                 "maxItems": MAX_ITEMS}})  # fmt: skip
+                       "steps": _list("#/$defs/node_top_0", MAX_ITEMS)})  # fmt: skip
     refusal = _object({"refuse": {"enum": ["not a workflow request"]}})
     return {"anyOf": [outline, refusal], "$defs": defs}
+
+
+def _list(ref: str, most: int = MAX_BLOCK_ITEMS) -> dict[str, Any]:
+    return {"type": "array", "items": {"$ref": ref}, "minItems": 1, "maxItems": most}
 
 
 def _object(properties: dict[str, Any], optional: tuple[str, ...] = ()) -> dict[str, Any]:

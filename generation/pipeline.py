@@ -80,9 +80,9 @@ class Pipeline:
         await emit("outline", {"trigger": plan.trigger.model_dump() if plan.trigger else None,
                                "components": [s.model_dump(exclude_none=True) for s in plan.steps]})  # fmt: skip
 
-        filled, failures, stage2_tokens = await self._populate(requirement, catalog, plan, tables, emit)
+        filled, failures, stage2_tokens, stage2_calls = await self._populate(requirement, catalog, plan, tables, emit)
         tokens += stage2_tokens
-        calls += len(filled) + len(failures)
+        calls += stage2_calls
         timings["inputs"] = time.perf_counter() - clock - timings["outline"]
         workflow = _assemble(catalog, plan, {n: v for n, v in filled.items() if v is not None})
         report = validate(workflow, catalog)
@@ -90,7 +90,7 @@ class Pipeline:
         return Result(answer=workflow, report=report, timings=timings, tokens=tokens, calls=calls, failures=failures)
 
     async def _populate(self, requirement: str, catalog: Catalog, plan: OutlinePlan, tables: list[str],
-                        emit: Event) -> tuple[dict[int, dict[str, str] | None], list[str], int]:  # fmt: skip
+                        emit: Event) -> tuple[dict[int, dict[str, str] | None], list[str], int, int]:  # fmt: skip
         targets = ([0] if plan.trigger and catalog.triggers[plan.trigger.type].inputs else []) + [
             s.step for s in plan.steps if (spec := catalog.step(s.name)) and spec.inputs
         ]
@@ -125,7 +125,7 @@ class Pipeline:
                 filled[number] = None
 
         await asyncio.gather(*(finish(n, f, j) for n, f, j in jobs))  # the engine batches them
-        return filled, failures, tokens
+        return filled, failures, tokens, len(jobs)
 
     def _hints(self, catalog: Catalog, plan: OutlinePlan, number: int, tables: list[str]) -> list[str]:
         table = plan.tables.get(number)

@@ -1,0 +1,80 @@
+"""The two-stage pipeline on the real engine and the real small model (one engine for the session)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from qdrant_client import QdrantClient
+
+from flowgen.errors import ClientError, UnknownTenantError
+from flowgen.settings import Settings
+from flowgen.workflow import Workflow
+from generation.engine import Engine, GenerationFailed
+from generation.model import ensure_default_model
+from generation.pipeline import Pipeline
+from retrieval.embedder import Embedder, base_model_path
+from retrieval.index import Index
+from retrieval.suggest import Retriever
+
+PAPER = "Every time a user becomes inactive, find all incidents where the user is the assignee. Assign them to their manager."
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session")
+def run() -> Iterator[asyncio.Runner]:
+    """One event loop for every call: the engine's output handler lives on the loop that first used it."""
+    with asyncio.Runner() as runner:
+        yield runner
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[Engine]:
+    settings = Settings()
+    engine = Engine(settings.engine, ensure_default_model(settings.data_dir / "models"))
+    yield engine
+    engine.shutdown()
+
+
+@pytest.fixture(scope="session")
+def pipeline(engine: Engine) -> Pipeline:
+    retriever = Retriever(Index(QdrantClient(":memory:"), Embedder(base_model_path())))
+    retriever.sync_tenant("core")
+    return Pipeline(engine, retriever)
+
+
+def test_paper_example_is_valid_with_n_plus_one_calls(pipeline: Pipeline, run: asyncio.Runner) -> None:
+    events: list[tuple[str, dict[str, Any]]] = []
+
+    async def record(kind: str, data: dict[str, Any]) -> None:
+        events.append((kind, data))
+
+    result = run.run(pipeline.run(PAPER, "core", record))
+    assert isinstance(result.answer, Workflow)
+    assert result.report is not None and result.report.violations == [], result.report
+    assert result.failures == []
+    steps = len(result.answer.components)
+    assert 2 <= result.calls <= steps + 1
+    assert events[0][0] == "outline" and all(kind == "step" for kind, _ in events[1:])
+    assert result.timings["outline"] < result.timings["total"]
+
+
+def test_bad_input_is_a_clear_error(pipeline: Pipeline, run: asyncio.Runner) -> None:
+    with pytest.raises(ClientError, match="empty requirement"):
+        run.run(pipeline.run("   "))
+    with pytest.raises(ClientError, match="too long"):
+        run.run(pipeline.run("close incidents " * 500))
+    with pytest.raises(UnknownTenantError, match="unknown tenant"):
+        run.run(pipeline.run(PAPER, "atlantis"))
+
+
+def test_max_tokens_is_a_failure_not_invalid_json(engine: Engine, run: asyncio.Runner) -> None:
+    schema = {"type": "object", "properties": {"note": {"type": "string", "pattern": "^[a-z ]{1,80}$"}},
+              "required": ["note"], "additionalProperties": False}  # fmt: skip
+    completion = run.run(engine.complete("Write a long note:", schema, max_tokens=4))
+    assert completion.finish_reason == "length"
+    with pytest.raises(GenerationFailed, match="max_tokens"):
+        completion.json()

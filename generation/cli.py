@@ -114,7 +114,8 @@ def predict(
     finally:
         engine.shutdown()
     err.print(
-        f"wrote {path}; score it with: flowgen eval --predictions {path} --references {settings.dataset_dir}/{split}.jsonl --out var/eval/{split}"
+        f"wrote {path}; score it with: flowgen eval --predictions {path} "
+        f"--references {settings.dataset_dir}/{split}.jsonl --out var/eval/{split}"
     )
 
 

@@ -47,9 +47,8 @@ class Scope:
         ancestors = _ancestors(plan, number)
         for other in steps:
             j = other.step
-            visible = j < number or (
-                number and steps[number - 1].name == "do_until" and input_name == "condition" and number in _ancestors(plan, j)
-            )  # fmt: skip
+            in_own_body = number > 0 and steps[number - 1].name == "do_until" and number in _ancestors(plan, j)
+            visible = j < number or (in_own_body and input_name == "condition")
             spec = catalog.step(other.name)
             if not visible or spec is None:
                 continue

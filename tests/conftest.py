@@ -9,6 +9,10 @@ import pytest
 from flowgen.catalog import Catalog, load_catalog
 
 FIXTURES = Path(__file__).parent / "fixtures"
+PAPER = (
+    "Every time a user becomes inactive, find all incidents where the user is the assignee. "
+    "Assign them to their manager."
+)
 
 
 @pytest.fixture(scope="session")

@@ -78,9 +78,10 @@ def test_grammar_accepts_the_paper_outline_and_rejects_broken_ones(core: Catalog
     requirement = "Every time a user becomes inactive, find all incidents where the user is the assignee. Assign them."
     schema = outline_schema(core, requirement, ["record_update"], ["update_record", "log"], ["incident", "sys_user"])
     grammar = xgr.Grammar.from_json_schema(json.dumps(schema), any_whitespace=False)
+    update = {"do": "update_record", "a": "Assign them", "table": "incident"}
     good = {"trigger": {"type": "record_update", "a": "Every time a user becomes inactive", "table": "sys_user"},
             "steps": [{"for_each": "Assign them", "find": "find all incidents where the user is the assignee",
-                       "table": "incident", "then": [{"do": "update_record", "a": "Assign them", "table": "incident"}]}]}  # fmt: skip
+                       "table": "incident", "then": [update]}]}  # fmt: skip
     assert _is_grammar_accept_string(grammar, json.dumps(good))
     broken = [
         {"trigger": good["trigger"], "steps": [{"do": "else", "a": "Assign them"}]},  # else without if

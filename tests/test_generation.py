@@ -18,8 +18,7 @@ from generation.pipeline import Pipeline
 from retrieval.embedder import Embedder, base_model_path
 from retrieval.index import Index
 from retrieval.suggest import Retriever
-
-PAPER = "Every time a user becomes inactive, find all incidents where the user is the assignee. Assign them to their manager."
+from tests.conftest import PAPER
 
 pytestmark = pytest.mark.slow
 

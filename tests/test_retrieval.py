@@ -15,8 +15,7 @@ from flowgen.settings import Settings
 from retrieval.embedder import Embedder, base_model_path
 from retrieval.index import IndexUnavailable, open_client
 from retrieval.suggest import Retriever
-
-PAPER = "Every time a user becomes inactive, find all incidents where the user is the assignee. Assign them to their manager."
+from tests.conftest import PAPER
 
 
 @pytest.fixture(scope="module")

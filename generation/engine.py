@@ -86,3 +86,4 @@ class Engine:
 
     def shutdown(self) -> None:
         self.llm.shutdown()
+        del self.llm  # collected now, while the interpreter can still run its finaliser

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from flowgen.console import progress
+from flowgen.console import fail, progress
 from flowgen.errors import FlowGenError
 from flowgen.evaluation.records import load_references
 
@@ -27,8 +27,7 @@ def check(files: list[Path]) -> None:
             refs = load_references(path)
             report = check_all(refs)
         except FlowGenError as error:
-            typer.echo(f"error: {error}", err=True)
-            raise typer.Exit(2) from error
+            raise fail(error) from error
         for ref_id, found in report.items():
             for problem in found:
                 typer.echo(f"{path.name}:{ref_id}: {problem}")
@@ -49,8 +48,7 @@ def build(
             task = bar.add_task("generating", total=planned_size())
             splits = build_splits(seed, lambda: bar.advance(task))
     except FlowGenError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from error
+        raise fail(error) from error
     counts = write_splits(splits, out, seed)
     for split, c in counts.items():
         typer.echo(
@@ -67,5 +65,4 @@ def stats(
     try:
         typer.echo(render(compute(folder)), nl=False)
     except FlowGenError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from error
+        raise fail(error) from error

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from flowgen.catalog import load_catalog
-from flowgen.console import err, progress
+from flowgen.console import err, fail, progress
 from flowgen.errors import FlowGenError
 from flowgen.evaluation.harness import evaluate
 from flowgen.evaluation.records import load_predictions, load_references
@@ -36,18 +36,13 @@ app.command()(predict)
 TenantOption = Annotated[str, typer.Option("--tenant", "-t", help="Tenant catalog; 'core' for the core catalog.")]
 
 
-def _fail(error: FlowGenError, code: int = 2) -> typer.Exit:
-    err.print(f"[red]error:[/red] {error}", highlight=False)
-    return typer.Exit(code)
-
-
 def _read_workflow(path: Path) -> Workflow:
     if not path.is_file():
-        raise _fail(FlowGenError(f"{path}: no such file"))
+        raise fail(FlowGenError(f"{path}: no such file"))
     try:
         return parse_workflow(path.read_text(encoding="utf-8"))
     except FlowGenError as error:
-        raise _fail(FlowGenError(f"{path}: {error}")) from error
+        raise fail(FlowGenError(f"{path}: {error}")) from error
 
 
 @app.command()
@@ -63,7 +58,7 @@ def validate_cmd(file: Path, tenant: TenantOption = "core") -> None:
     try:
         catalog = load_catalog(tenant, Settings().catalog_dir)
     except FlowGenError as error:
-        raise _fail(error) from error
+        raise fail(error) from error
     report = validate(workflow, catalog)
     for violation in report.violations:
         print(violation)
@@ -95,7 +90,7 @@ def eval_cmd(
             task = bar.add_task("scoring", total=len(refs))
             report = evaluate(refs, preds, lambda t: load_catalog(t, settings.catalog_dir), lambda: bar.advance(task))
     except FlowGenError as error:
-        raise _fail(error) from error
+        raise fail(error) from error
     paths = write_report(report, out)
     s = report.summary
     print(

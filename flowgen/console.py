@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -12,3 +13,9 @@ def progress() -> Progress:
     return Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err
     )
+
+
+def fail(error: Exception, code: int = 2) -> typer.Exit:
+    """Print a clear error (no traceback) and the exit to raise: `raise fail(error) from error`."""
+    err.print(f"[red]error:[/red] {error}", highlight=False)
+    return typer.Exit(code)

@@ -11,7 +11,7 @@ import typer
 
 from flowdata.splits import load_split
 from flowgen.catalog.store import CORE
-from flowgen.console import err, progress
+from flowgen.console import err, fail, progress
 from flowgen.errors import FlowGenError
 from flowgen.evaluation.records import Prediction, write_jsonl
 from flowgen.settings import Settings
@@ -22,11 +22,6 @@ from .engine import Engine
 from .model import ensure_default_model
 from .pipeline import Pipeline
 from .prompts import Style
-
-
-def _fail(error: FlowGenError) -> typer.Exit:
-    err.print(f"[red]error:[/red] {error}", highlight=False)
-    return typer.Exit(2)
 
 
 def start(settings: Settings) -> tuple[Engine, Retriever]:
@@ -49,7 +44,7 @@ def generate(
     try:
         engine, retriever = start(settings)
     except FlowGenError as error:
-        raise _fail(error) from error
+        raise fail(error) from error
 
     async def show(kind: str, data: dict[str, Any]) -> None:
         err.print(f"[bold]{kind}[/bold] {json.dumps(data)}", highlight=False)
@@ -57,7 +52,7 @@ def generate(
     try:
         result = asyncio.run(Pipeline(engine, retriever, _style(style)).run(requirement, tenant, show))
     except FlowGenError as error:
-        raise _fail(error) from error
+        raise fail(error) from error
     finally:
         engine.shutdown()
     print(json.dumps(result.answer.model_dump(mode="json", exclude_none=True), indent=2))
@@ -85,7 +80,7 @@ def predict(
     try:
         engine, retriever = start(settings)
     except FlowGenError as error:
-        raise _fail(error) from error
+        raise fail(error) from error
     pipeline = Pipeline(engine, retriever, _style(style))
 
     async def run_all() -> None:

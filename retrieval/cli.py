@@ -11,7 +11,7 @@ from qdrant_client import QdrantClient
 from flowdata.splits import load_split
 from flowgen.catalog import list_tenants
 from flowgen.catalog.store import CORE
-from flowgen.console import err, progress
+from flowgen.console import err, fail, progress
 from flowgen.errors import FlowGenError
 from flowgen.evaluation.records import Reference
 from flowgen.settings import Settings
@@ -30,11 +30,6 @@ DataDir = Annotated[
 ]
 
 
-def _fail(error: FlowGenError) -> typer.Exit:
-    err.print(f"[red]error:[/red] {error}", highlight=False)
-    return typer.Exit(2)
-
-
 @index_app.command("build")
 def build(tenant: Annotated[str | None, typer.Option(help="Only this catalog ('core' or a tenant).")] = None) -> None:
     """Index the catalogs; only entries that changed since the last run are embedded again."""
@@ -51,7 +46,7 @@ def build(tenant: Annotated[str | None, typer.Option(help="Only this catalog ('c
                 err.print(f"{owner}: {result.added} added, {result.updated} updated, {result.removed} removed, "
                           f"{result.unchanged} unchanged")  # fmt: skip
     except FlowGenError as error:
-        raise _fail(error) from error
+        raise fail(error) from error
 
 
 @app.command()
@@ -75,7 +70,7 @@ def suggest(
         else:
             found = retriever.steps(query, tenant, k)
     except FlowGenError as error:
-        raise _fail(error) from error
+        raise fail(error) from error
     for s in found:
         print(f"{s.score:.3f}\t{s.kind}\t{s.key}")
 
@@ -111,7 +106,7 @@ def eval_cmd(split: Split = "all", data: DataDir = None, limit: Annotated[int | 
         retriever.sync_all()
         results = _recall(retriever, _splits(split, data, limit), "recall")
     except FlowGenError as error:
-        raise _fail(error) from error
+        raise fail(error) from error
     print(render(results), end="")
 
 
@@ -136,7 +131,7 @@ def train(
         out = fine_tune(base.path, examples, settings.retriever_model_dir, work, epochs=epochs, seed=seed)
         after = _recall(_memory_retriever(Embedder(out, settings.retrieval.batch_size)), evaluation, "after")
     except FlowGenError as error:
-        raise _fail(error) from error
+        raise fail(error) from error
     print("| split | target | " + " | ".join(f"R@{k} before | R@{k} after" for k in KS) + " |")
     print("|---|---|" + "---|---|" * len(KS))
     for b, a in zip(before, after, strict=True):

@@ -6,7 +6,6 @@ their owner ("core" or a tenant), so that one index serves every tenant.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from typing import Literal
 
@@ -34,10 +33,6 @@ class Document(BaseModel):
     @property
     def point_id(self) -> str:
         return str(uuid.uuid5(_NAMESPACE, f"{self.owner}/{self.kind}/{self.key}"))
-
-    @property
-    def digest(self) -> str:
-        return hashlib.sha1(self.text.encode()).hexdigest()
 
     @property
     def group(self) -> str:

@@ -6,8 +6,6 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from pydantic import BaseModel
-
 from flowgen.catalog import Catalog, list_tenants, load_catalog
 from flowgen.catalog.store import CORE, DEFAULT_ROOT, forget_catalogs
 from flowgen.errors import ClientError
@@ -20,18 +18,12 @@ from .index import Index, SyncResult, open_client
 _CLAUSES = re.compile(r"[.;:!?\n]+|,?\s+(?:then|and then|after that|also|otherwise|if not|->)\s+|,\s+", re.IGNORECASE)
 
 
-class Suggestion(BaseModel):
-    kind: str
-    key: str
+class Suggestion(Document):
     score: float
-    text: str
-    table: str | None = None
-    column: str | None = None
-    value: str | None = None
 
     @classmethod
     def of(cls, doc: Document, score: float) -> Suggestion:
-        return cls(**doc.model_dump(exclude={"owner"}), score=round(score, 4))
+        return cls(**doc.model_dump(), score=round(score, 4))
 
 
 def clauses(text: str) -> list[str]:

@@ -1,0 +1,93 @@
+"""Stage-2 latency, concurrent vs sequential, and tokens/s with vs without constraints, in one run.
+
+    python benchmarks/generation_bench.py [--repeats 3]
+
+One engine (the configured model, default Gemma 3 270M) serves both measurements, side by side:
+1. the inputs of a 6-step workflow (plus its trigger), all stage-2 calls submitted at once (the
+   engine batches them) vs one after the other;
+2. 8 concurrent requests of 96 tokens at most, each with its stage-2 JSON schema vs without one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+
+from flowgen.catalog import load_catalog
+from flowgen.settings import Settings
+from generation.engine import Engine
+from generation.inputs import step_schema
+from generation.model import ensure_default_model
+from generation.outline import to_plan
+from generation.prompts import inputs_prompt
+
+REQUIREMENT = (
+    "Every time a user becomes inactive, find all incidents where the user is the assignee and assign them to "
+    "their manager, add a work note saying reassigned, email the manager, post to #it-ops on slack and log it."
+)
+OUTLINE = {
+    "trigger": {"type": "record_update", "a": "Every time a user becomes inactive", "table": "sys_user"},
+    "steps": [
+        {"for_each": "assign them to their manager", "find": "find all incidents where the user is the assignee",
+         "table": "incident", "then": [
+             {"do": "update_record", "a": "assign them to their manager", "table": "incident"},
+             {"do": "add_work_note", "a": "add a work note saying reassigned"}]},
+        {"do": "send_email", "a": "email the manager"},
+        {"do": "post_slack_message", "a": "post to #it-ops on slack"},
+        {"do": "log", "a": "log it"},
+    ],
+}  # fmt: skip
+
+
+async def measure(engine: Engine, repeats: int) -> None:
+    catalog = load_catalog("core")
+    plan = to_plan(OUTLINE)
+    calls = []
+    for number in [0] + [s.step for s in plan.steps]:
+        schema, _ = step_schema(catalog, plan, number, ["incident", "sys_user"])
+        if schema["properties"]:
+            spec = catalog.triggers[plan.trigger.type] if number == 0 else catalog.step(plan.steps[number - 1].name)
+            calls.append((inputs_prompt("compact", REQUIREMENT, plan, {}, number, spec, []), schema))  # type: ignore[arg-type, union-attr]
+    await engine.complete(calls[0][0], calls[0][1], 96)  # warm-up: compile the grammar path once
+
+    concurrent, sequential = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        await asyncio.gather(*(engine.complete(p, s, 200) for p, s in calls))
+        concurrent.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        for p, s in calls:
+            await engine.complete(p, s, 200)
+        sequential.append(time.perf_counter() - start)
+    c, q = statistics.median(concurrent), statistics.median(sequential)
+    print(f"stage 2, {len(plan.steps)} steps, {len(calls)} calls: concurrent {c:.2f} s, sequential {q:.2f} s, "
+          f"ratio {c / q:.2f}")  # fmt: skip
+
+    batch = (calls * 2)[:8]
+    rates: dict[str, list[float]] = {"constrained": [], "unconstrained": []}
+    for _ in range(repeats):
+        for name, with_schema in (("constrained", True), ("unconstrained", False)):
+            start = time.perf_counter()
+            done = await asyncio.gather(*(engine.complete(p, s if with_schema else None, 96) for p, s in batch))
+            rates[name].append(sum(d.tokens for d in done) / (time.perf_counter() - start))
+    con, unc = statistics.median(rates["constrained"]), statistics.median(rates["unconstrained"])
+    print(f"8 concurrent requests: constrained {con:.0f} tokens/s, unconstrained {unc:.0f} tokens/s, "
+          f"ratio {con / unc:.2f}")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    settings = Settings()
+    engine = Engine(settings.engine, settings.engine.model or ensure_default_model(settings.data_dir / "models"))
+    try:
+        asyncio.run(measure(engine, args.repeats))
+    finally:
+        engine.shutdown()
+
+
+if __name__ == "__main__":
+    main()

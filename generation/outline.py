@@ -22,8 +22,8 @@ from flowgen.workflow import Step, Trigger
 BLOCK_KEYS = ("if", "for_each", "do_until", "parallel", "try")
 LEAF_LOGIC = ("set_flow_variables", "end_flow", "wait_for_duration")
 LOOP_CONTROLS = ("exit_loop", "skip_iteration")
-MAX_ITEMS = 8  # top-level steps
-MAX_BLOCK_ITEMS = 4  # steps inside one block
+MAX_ITEMS = 6  # top-level steps
+MAX_BLOCK_ITEMS = 3  # steps inside one block
 MAX_DEPTH = 2  # blocks inside blocks
 _SPLIT = re.compile(r"\s*(?:[.;:!?\n]+|,|->|\bthen\b|\band\b|\bif\b(?=.*\bthen\b)|\botherwise\b)\s*", re.IGNORECASE)
 

@@ -39,7 +39,7 @@ class Result(BaseModel):
 
 class Pipeline:
     def __init__(self, engine: Engine, retriever: Retriever, style: Style = "compact", k_steps: int = 20,
-                 outline_tokens: int = 512, input_tokens: int = 200) -> None:  # fmt: skip
+                 outline_tokens: int = 768, input_tokens: int = 200) -> None:  # fmt: skip
         self.engine = engine
         self.retriever = retriever
         self.style = style

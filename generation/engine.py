@@ -69,13 +69,17 @@ class Engine:
 
             self._lora = LoRARequest("flowgen", 1, str(settings.lora))
 
-    async def complete(self, prompt: str, schema: dict[str, Any] | None, max_tokens: int) -> Completion:
+    async def complete(
+        self, prompt: str, schema: dict[str, Any] | None, max_tokens: int, min_tokens: int = 0
+    ) -> Completion:
         """Greedy completion, constrained to `schema` when given."""
         from vllm import SamplingParams
         from vllm.sampling_params import StructuredOutputsParams
 
         constraint = StructuredOutputsParams(json=schema) if schema is not None else None
-        params = SamplingParams(max_tokens=max_tokens, temperature=0.0, structured_outputs=constraint)
+        params = SamplingParams(
+            max_tokens=max_tokens, min_tokens=min_tokens, temperature=0.0, structured_outputs=constraint
+        )
         final = None
         async for out in self.llm.generate(prompt, params, request_id=uuid.uuid4().hex, lora_request=self._lora):
             final = out

@@ -156,7 +156,3 @@ class Index:
                     payload = {k: v for k, v in (hit.payload or {}).items() if k != "digest"}
                     best[key] = (Document.model_validate(payload), hit.score)
         return sorted(best.values(), key=lambda item: -item[1])[:limit]
-
-    def count(self, owner: str, group: str) -> int:
-        name = self.collection(owner, group)
-        return self.client.count(name).count if self.client.collection_exists(name) else 0

@@ -49,8 +49,8 @@ def test_split_sizes(splits: dict[str, list[Reference]]) -> None:
 
 
 def test_every_example_validates(splits: dict[str, list[Reference]]) -> None:
-    bad = {r.id: problems(r) for refs in splits.values() for r in refs if problems(r)}
-    assert bad == {}
+    found = {r.id: problems(r) for refs in splits.values() for r in refs}
+    assert {ref_id: p for ref_id, p in found.items() if p} == {}
 
 
 def test_same_seed_same_bytes_other_seed_differs(built: Path, tmp_path: Path) -> None:

@@ -173,12 +173,3 @@ def _check(catalog: Catalog) -> None:
                 problems.append(f"{spec.id}: output {out.name!r} takes its table from missing input")
     if problems:
         raise CatalogError(f"catalog of tenant {catalog.tenant!r} is inconsistent:\n- " + "\n- ".join(problems))
-
-
-def catalog_summary(catalog: Catalog) -> dict[str, int]:
-    return {
-        "tables": len(catalog.tables),
-        "trigger types": len(catalog.triggers),
-        "actions": len(catalog.actions),
-        "flow logic": len(catalog.flow_logic),
-    }

@@ -5,8 +5,8 @@ its `catch`, a `parallel` holds two or more branches, loop controls exist only i
 `for_each` carries the look-up that produces its list. So S002-S007, S009 and S010 hold for any
 string the grammar accepts; `to_steps` numbers the flat steps (S001). Step names come from an enum
 of the suggested actions (C001); annotations from an enum of the requirement's spans, so the model
-cannot ramble. Record-producing steps and record triggers also pick their table here (an enum of
-the tenant's tables), so that every stage-2 call knows the tables of the data pills in its scope.
+cannot ramble. Steps and triggers with a table input also pick their table here (an enum of the
+tenant's tables), so that every stage-2 call knows its columns and the tables of the pills in scope.
 """
 
 from __future__ import annotations
@@ -44,10 +44,11 @@ def spans(requirement: str) -> list[str]:
     return list(dict.fromkeys(p for p in out if len(p) >= 3))
 
 
-def record_tables(catalog: Catalog, name: str) -> bool:
-    """Whether a step or trigger takes a table whose records it outputs (`table_from`)."""
+def takes_table(catalog: Catalog, name: str) -> bool:
+    """Whether a step or trigger has a table input: its table is chosen in stage 1, so that stage 2
+    knows the columns of its conditions and field values and the table of its record outputs."""
     spec = catalog.triggers.get(name) or catalog.step(name)
-    return bool(spec and any(o.table_from and spec.input(o.table_from) for o in spec.outputs))
+    return bool(spec and any(i.type == "table" for i in spec.inputs))
 
 
 def outline_schema(
@@ -56,7 +57,7 @@ def outline_schema(
     """JSON Schema of the nested outline for one requirement and its suggestions."""
     span = {"enum": spans(requirement)}
     table = {"enum": tables}
-    with_table = [a for a in actions if record_tables(catalog, a)]
+    with_table = [a for a in actions if takes_table(catalog, a)]
     plain = [a for a in actions if a not in with_table]
     defs: dict[str, Any] = {}
     for depth in range(MAX_DEPTH, -1, -1):
@@ -80,7 +81,7 @@ def outline_schema(
                 ]  # fmt: skip
             defs[f"node_{ctx}_{depth}"] = {"anyOf": kinds}
     trigger_kinds = [_object({"type": {"enum": ["none"]}})]
-    with_table_triggers = [t for t in triggers if record_tables(catalog, t)]
+    with_table_triggers = [t for t in triggers if takes_table(catalog, t)]
     if with_table_triggers:
         trigger_kinds.append(_object({"type": {"enum": with_table_triggers}, "a": span, "table": table}))
     other_triggers = [t for t in triggers if t not in with_table_triggers]

@@ -90,4 +90,3 @@ class Engine:
 
     def shutdown(self) -> None:
         self.llm.shutdown()
-        del self.llm  # collected now, while the interpreter can still run its finaliser

@@ -51,7 +51,10 @@ def schema(core: Catalog) -> dict[str, Any]:
     return outline_schema(core, REQUIREMENT, list(core.triggers), list(core.actions), TABLES)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=60, deadline=None, derandomize=True, database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)  # fmt: skip
 @given(data=st.data())
 def test_accepted_outlines_become_valid_workflows(data: st.DataObject, core: Catalog, schema: dict) -> None:
     outline = data.draw(strategy(schema, schema["$defs"]))

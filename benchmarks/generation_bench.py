@@ -50,8 +50,8 @@ async def measure(engine: Engine, repeats: int) -> None:
     for number in [0] + [s.step for s in plan.steps]:
         schema, _ = step_schema(catalog, plan, number, ["incident", "sys_user"])
         if schema["properties"]:
-            spec = catalog.triggers[plan.trigger.type] if number == 0 else catalog.step(plan.steps[number - 1].name)
-            calls.append((inputs_prompt("compact", REQUIREMENT, plan, {}, number, spec, []), schema))  # type: ignore[arg-type, union-attr]
+            prompt = inputs_prompt("compact", REQUIREMENT, plan, {}, number, plan.spec(catalog, number), [])
+            calls.append((prompt, schema))
     await engine.complete(calls[0][0], calls[0][1], 96)  # warm-up: compile the grammar path once
 
     concurrent, sequential = [], []

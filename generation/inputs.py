@@ -146,26 +146,22 @@ def step_schema(
     catalog: Catalog, plan: OutlinePlan, number: int, candidates: list[str]
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The JSON Schema of one step's inputs (0: the trigger) and the inputs fixed without the model."""
-    if number == 0:
-        assert plan.trigger is not None
-        spec: StepSpec = catalog.triggers[plan.trigger.type]
-    else:
-        step_spec = catalog.step(plan.steps[number - 1].name)
-        assert step_spec is not None
-        spec = step_spec
+    spec = plan.spec(catalog, number)
     fixed: dict[str, str] = {}
     table = plan.tables.get(number)
     if number and plan.steps[number - 1].name == "for_each":
         fixed["items"] = f"{{{{step_{number - 1}.records}}}}"  # the look-up the outline paired with it
     properties: dict[str, Any] = {}
     required: list[str] = []
+    scopes: dict[bool, Scope] = {}  # a do_until's condition sees its body; other inputs do not
     for inp in spec.inputs:
         if inp.name in fixed:
             continue
         if inp.type == "table" and table:
             fixed[inp.name] = table
             continue
-        scope = Scope(catalog, plan, number, inp.name)
+        key = inp.name == "condition"
+        scope = scopes.setdefault(key, Scope(catalog, plan, number, inp.name))
         schema = input_schema(inp, scope, table, candidates)
         if schema is None:
             if inp.required:

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from flowgen.catalog import Catalog
+from flowgen.catalog.model import StepSpec
 from flowgen.workflow import Step, Trigger
 
 BLOCK_KEYS = ("if", "for_each", "do_until", "parallel", "try")
@@ -34,6 +35,19 @@ class OutlinePlan(BaseModel):
     trigger: Trigger | None
     steps: list[Step]
     tables: dict[int, str]
+
+    def part(self, number: int) -> Trigger | Step:
+        """The trigger (0) or step `number`."""
+        if number == 0:
+            assert self.trigger is not None
+            return self.trigger
+        return self.steps[number - 1]
+
+    def spec(self, catalog: Catalog, number: int) -> StepSpec:
+        part = self.part(number)
+        spec = catalog.triggers.get(part.type) if isinstance(part, Trigger) else catalog.step(part.name)
+        assert spec is not None, f"step {number} is not in the catalog"
+        return spec
 
 
 def spans(requirement: str) -> list[str]:

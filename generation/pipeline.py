@@ -107,9 +107,8 @@ class Pipeline:
             if not schema["properties"]:
                 filled[number] = fixed
                 continue
-            spec = catalog.triggers[plan.trigger.type] if number == 0 else catalog.step(plan.steps[number - 1].name)
             hints = self._hints(catalog, plan, number, tables)
-            prompt = inputs_prompt(self.style, requirement, plan, {}, number, spec, hints)  # type: ignore[arg-type]
+            prompt = inputs_prompt(self.style, requirement, plan, {}, number, plan.spec(catalog, number), hints)
             jobs.append((number, fixed, self.engine.complete(prompt, schema, self.input_tokens)))
 
         async def finish(number: int, fixed: dict[str, str], job: Awaitable) -> None:
@@ -129,7 +128,7 @@ class Pipeline:
 
     def _hints(self, catalog: Catalog, plan: OutlinePlan, number: int, tables: list[str]) -> list[str]:
         table = plan.tables.get(number)
-        annotation = plan.trigger.annotation if number == 0 and plan.trigger else plan.steps[number - 1].annotation
+        annotation = plan.part(number).annotation
         if table in catalog.tables:
             return [s.column or "" for s in self.retriever.columns(table, annotation, catalog.tenant, 8)]
         return tables[:5]

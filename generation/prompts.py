@@ -82,7 +82,7 @@ def _depth(plan: OutlinePlan, number: int) -> int:
 def inputs_prompt(style: Style, requirement: str, plan: OutlinePlan, fixed: dict[int, dict[str, str]], number: int,
                   spec: StepSpec, hints: list[str]) -> str:  # fmt: skip
     """The stage-2 prompt; everything before the step line is shared by the workflow's calls (prefix cache)."""
-    annotation = plan.trigger.annotation if number == 0 and plan.trigger else plan.steps[number - 1].annotation
+    annotation = plan.part(number).annotation
     inputs = "\n".join(
         f"- {i.name} ({i.type}{', required' if i.required else ''}): {i.description}" for i in spec.inputs
     )

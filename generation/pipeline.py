@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from flowgen.catalog import Catalog
 from flowgen.errors import ClientError
@@ -28,17 +28,57 @@ Event = Callable[[str, dict[str, Any]], Awaitable[None]]
 MAX_REQUIREMENT_CHARS = 2000
 
 
+def normalize(requirement: str) -> str:
+    """The requirement on one line; empty or oversized ones are the caller's error."""
+    requirement = " ".join(requirement.split())
+    if not requirement:
+        raise ClientError("empty requirement: describe the workflow you want")
+    if len(requirement) > MAX_REQUIREMENT_CHARS:
+        raise ClientError(f"requirement too long: {len(requirement)} characters, at most {MAX_REQUIREMENT_CHARS}")
+    return requirement
+
+
+class Suggester(Protocol):
+    """What the pipeline asks of retrieval: in process (`InProcess`) or from a Ray Serve deployment."""
+
+    async def catalog(self, tenant: str) -> Catalog: ...
+    async def steps(self, requirement: str, tenant: str, k: int) -> list[str]: ...
+    async def tables(self, query: str, tenant: str, k: int) -> list[str]: ...
+    async def columns(self, table: str, query: str, tenant: str, k: int) -> list[str]: ...
+
+
+class InProcess:
+    """A `Retriever` in this process; its calls are short CPU work, run on the caller's loop."""
+
+    def __init__(self, retriever: Retriever) -> None:
+        self.retriever = retriever
+
+    async def catalog(self, tenant: str) -> Catalog:
+        return self.retriever.catalog(tenant)
+
+    async def steps(self, requirement: str, tenant: str, k: int) -> list[str]:
+        return [s.key for s in self.retriever.steps(requirement, tenant, k)]
+
+    async def tables(self, query: str, tenant: str, k: int) -> list[str]:
+        return [s.key for s in self.retriever.tables(query, tenant, k)]
+
+    async def columns(self, table: str, query: str, tenant: str, k: int) -> list[str]:
+        return [s.column or "" for s in self.retriever.columns(table, query, tenant, k)]
+
+
 class Result(BaseModel):
     answer: Workflow | OutOfScope
-    report: ValidationReport | None = None
-    timings: dict[str, float]
-    tokens: int
-    calls: int
-    failures: list[str] = []
+    report: ValidationReport | None = Field(None, description="Rule violations of the workflow (none: valid).")
+    timings: dict[str, float] = Field(
+        description="Seconds: retrieve, outline and inputs (per stage), time_to_outline, total."
+    )
+    tokens: int = Field(description="Tokens the model generated, both stages.")
+    calls: int = Field(description="Model calls: one outline, then one per step that takes inputs.")
+    failures: list[str] = Field([], description="Steps whose inputs could not be generated, and why.")
 
 
 class Pipeline:
-    def __init__(self, engine: Engine, retriever: Retriever, style: Style = "compact", k_steps: int = 20,
+    def __init__(self, engine: Engine, retriever: Suggester, style: Style = "compact", k_steps: int = 20,
                  outline_tokens: int = 768, input_tokens: int = 200) -> None:  # fmt: skip
         self.engine = engine
         self.retriever = retriever
@@ -50,21 +90,20 @@ class Pipeline:
     async def run(self, requirement: str, tenant: str = "core", on_event: Event | None = None,
                   perfect_steps: list[str] | None = None) -> Result:  # fmt: skip
         """Generate a workflow; `perfect_steps` adds the expected steps to the suggestions (perfect-RAG ablation)."""
-        requirement = " ".join(requirement.split())
-        if not requirement:
-            raise ClientError("empty requirement: describe the workflow you want")
-        if len(requirement) > MAX_REQUIREMENT_CHARS:
-            raise ClientError(f"requirement too long: {len(requirement)} characters, at most {MAX_REQUIREMENT_CHARS}")
-        catalog = self.retriever.catalog(tenant)
+        requirement = normalize(requirement)
         emit = on_event or _quiet
         clock = time.perf_counter()
         timings: dict[str, float] = {}
 
-        suggested = self.retriever.steps(requirement, tenant, self.k_steps)
-        keys = [s.key for s in suggested] + list(perfect_steps or [])
+        catalog, suggested, found = await asyncio.gather(
+            self.retriever.catalog(tenant),
+            self.retriever.steps(requirement, tenant, self.k_steps),
+            self.retriever.tables(requirement, tenant, 10),
+        )
+        keys = suggested + list(perfect_steps or [])
         triggers = list(dict.fromkeys(k for k in keys if k in catalog.triggers))
         actions = list(dict.fromkeys(k for k in keys if k in catalog.actions))
-        tables = list(dict.fromkeys(s.key for s in self.retriever.tables(requirement, tenant, 10)))
+        tables = list(dict.fromkeys(found))
         timings["retrieve"] = time.perf_counter() - clock
 
         schema = outline_schema(catalog, requirement, triggers, actions, tables)
@@ -72,9 +111,10 @@ class Pipeline:
         outline = await self.engine.complete(prompt, schema, self.outline_tokens)
         tokens, calls = outline.tokens, 1
         data = outline.json()
-        timings["outline"] = time.perf_counter() - clock
+        timings["time_to_outline"] = time.perf_counter() - clock
+        timings["outline"] = timings["time_to_outline"] - timings["retrieve"]
         if "refuse" in data:
-            timings["total"] = timings["outline"]
+            timings["total"] = timings["time_to_outline"]
             return Result(answer=OutOfScope(reason=data["refuse"]), timings=timings, tokens=tokens, calls=calls)
         plan = to_plan(data)
         await emit("outline", {"trigger": plan.trigger.model_dump() if plan.trigger else None,
@@ -83,7 +123,7 @@ class Pipeline:
         filled, failures, stage2_tokens, stage2_calls = await self._populate(requirement, catalog, plan, tables, emit)
         tokens += stage2_tokens
         calls += stage2_calls
-        timings["inputs"] = time.perf_counter() - clock - timings["outline"]
+        timings["inputs"] = time.perf_counter() - clock - timings["time_to_outline"]
         workflow = _assemble(catalog, plan, {n: v for n, v in filled.items() if v is not None})
         report = validate(workflow, catalog)
         timings["total"] = time.perf_counter() - clock
@@ -107,14 +147,14 @@ class Pipeline:
             if not schema["properties"]:
                 filled[number] = fixed
                 continue
-            hints = self._hints(catalog, plan, number, tables)
-            prompt = inputs_prompt(self.style, requirement, plan, {}, number, plan.spec(catalog, number), hints)
-            jobs.append((number, fixed, self.engine.complete(prompt, schema, self.input_tokens)))
+            jobs.append((number, fixed, schema))
 
-        async def finish(number: int, fixed: dict[str, str], job: Awaitable) -> None:
+        async def finish(number: int, fixed: dict[str, str], schema: dict[str, Any]) -> None:
             nonlocal tokens
+            hints = await self._hints(catalog, plan, number, tables)
+            prompt = inputs_prompt(self.style, requirement, plan, {}, number, plan.spec(catalog, number), hints)
             try:
-                completion = await job
+                completion = await self.engine.complete(prompt, schema, self.input_tokens)
                 tokens += completion.tokens
                 values = {**fixed, **{k: str(v) for k, v in completion.json().items()}}
                 filled[number] = values
@@ -126,11 +166,10 @@ class Pipeline:
         await asyncio.gather(*(finish(n, f, j) for n, f, j in jobs))  # the engine batches them
         return filled, failures, tokens, len(jobs)
 
-    def _hints(self, catalog: Catalog, plan: OutlinePlan, number: int, tables: list[str]) -> list[str]:
+    async def _hints(self, catalog: Catalog, plan: OutlinePlan, number: int, tables: list[str]) -> list[str]:
         table = plan.tables.get(number)
-        annotation = plan.part(number).annotation
         if table in catalog.tables:
-            return [s.column or "" for s in self.retriever.columns(table, annotation, catalog.tenant, 8)]
+            return await self.retriever.columns(table, plan.part(number).annotation, catalog.tenant, 8)
         return tables[:5]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from .documents import Document, documents
 from .embedder import Embedder, default_model_path
 from .index import Index, SyncResult, open_client
 
+CACHED_VECTORS = 20_000  # query vectors kept (about 30 MB): a long-running service must not grow forever
 _CLAUSES = re.compile(r"[.;:!?\n]+|,?\s+(?:then|and then|after that|also|otherwise|if not|->)\s+|,\s+", re.IGNORECASE)
 
 
@@ -37,13 +39,19 @@ class Retriever:
         self.index = index
         self.catalog_root = catalog_root
         self._catalogs: dict[str, Catalog] = {}  # the catalogs as last indexed (or first read)
-        self._cache: dict[str, list[float]] = {}
+        self._cache: OrderedDict[str, list[float]] = OrderedDict()
 
     def prefetch(self, texts: list[str]) -> None:
         """Embed many queries in batches ahead of use (evaluation, a workflow's stage-2 calls)."""
         todo = list(dict.fromkeys(t for t in texts if t.strip() and t not in self._cache))
         for text, vector in zip(todo, self.index.embedder.encode(todo), strict=True):
-            self._cache[text] = vector.tolist()
+            self._remember(text, vector.tolist())
+
+    def _remember(self, text: str, vector: list[float]) -> None:
+        self._cache[text] = vector
+        self._cache.move_to_end(text)
+        while len(self._cache) > CACHED_VECTORS:
+            self._cache.popitem(last=False)
 
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder | None = None) -> Retriever:
@@ -71,8 +79,10 @@ class Retriever:
         texts = [t for t in texts if t and t.strip()]
         if not texts:
             raise ClientError("empty query: give a requirement or an annotation")
-        missing = [t for t in texts if t not in self._cache]
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
         fresh = dict(zip(missing, (v.tolist() for v in self.index.embedder.encode(missing)), strict=True))
+        for text, vector in fresh.items():
+            self._remember(text, vector)
         return [self._cache.get(t) or fresh[t] for t in texts]
 
     def steps(self, requirement: str, tenant: str = CORE, k: int = 20) -> list[Suggestion]:

@@ -106,20 +106,62 @@ def _load(tenant: str, root: Path) -> Catalog:
 
 
 def _read_folder(folder: Path) -> CatalogFile:
+    return _combine(list(_read_files(folder).values()))
+
+
+def _read_files(folder: Path) -> dict[Path, CatalogFile]:
     files = sorted(folder.glob("*.json"))
     if not files:
         raise CatalogError(f"{folder}: no catalog files (*.json)")
-    merged = CatalogFile()
+    parts = {}
     for path in files:
         try:
-            part = CatalogFile.model_validate_json(path.read_bytes())
+            parts[path] = CatalogFile.model_validate_json(path.read_bytes())
         except ValidationError as err:
             raise CatalogError(f"{path}: not a valid catalog file:\n{err}") from err
+    return parts
+
+
+def _combine(parts: list[CatalogFile]) -> CatalogFile:
+    merged = CatalogFile()
+    for part in parts:
         merged.tables += part.tables
         merged.triggers += part.triggers
         merged.actions += part.actions
         merged.flow_logic += part.flow_logic
     return merged
+
+
+def put_entry(tenant: str, root: Path, entry: Table | Action) -> Catalog:
+    """Add or change a tenant's table or custom action, on disk, only if the whole catalog still checks.
+
+    A changed entry stays in the file that defines it; a new one goes to `tenants/<tenant>/custom.json`.
+    A change that fails the checks raises CatalogError and writes nothing.
+    """
+    if tenant == CORE:
+        raise CatalogError("the core catalog is read-only: change a tenant's catalog instead")
+    root = root.resolve()
+    load_catalog(tenant, root)  # raises UnknownTenantError with the known tenants
+    parts = _read_files(root / "tenants" / tenant)
+    section = "tables" if isinstance(entry, Table) else "actions"
+    key = entry.name if isinstance(entry, Table) else entry.id
+
+    def same(item: Table | Action) -> bool:
+        return (item.name if isinstance(item, Table) else item.id) == key
+
+    target = next((p for p, part in parts.items() if any(same(i) for i in getattr(part, section))), None)
+    target = target or root / "tenants" / tenant / "custom.json"
+    part = parts.get(target, CatalogFile())
+    items = getattr(part, section)
+    changed = [entry if same(i) else i for i in items] if any(same(i) for i in items) else [*items, entry]
+    parts[target] = part.model_copy(update={section: changed})
+    catalog = _merge(tenant, [_read_folder(root / CORE), _combine(list(parts.values()))])
+    _check(catalog)
+    tmp = target.with_suffix(".json.tmp")
+    tmp.write_text(parts[target].model_dump_json(indent=2, exclude_defaults=True) + "\n")
+    tmp.replace(target)
+    forget_catalogs()
+    return catalog
 
 
 def _merge(tenant: str, layers: list[CatalogFile]) -> Catalog:

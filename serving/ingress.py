@@ -1,0 +1,186 @@
+"""The HTTP API (FastAPI inside a Ray Serve ingress): workflows, their event stream, tenant catalogs,
+health and metrics. The pipeline runs here; its retriever and engine calls go to their deployments."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import httpx
+import ray
+from fastapi import FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from ray import serve
+from ray.serve.handle import DeploymentHandle
+
+from flowgen.catalog import Action, Catalog, Table
+from flowgen.errors import ClientError
+from flowgen.settings import Settings
+from generation.pipeline import Pipeline, Result, normalize
+
+from .auth import Access
+from .faults import status_of
+from .handles import RemoteEngine, RemoteSuggester
+from .metrics import Metrics
+from .schemas import ErrorBody, TenantCatalog, WorkflowRequest
+
+api = FastAPI(
+    title="FlowGen",
+    summary="Natural-language requirements to low-code workflows (outline, then each step's inputs).",
+    version="0.1.0",
+)
+Authorization = Annotated[str | None, Header(description="Bearer <token>, when the service has tokens.")]
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (400, 401, 403, 404, 422, 503, 504)}
+
+
+@api.exception_handler(Exception)
+async def _error(request: Request, error: Exception) -> JSONResponse:
+    status, kind, message = status_of(error)
+    return JSONResponse(ErrorBody(error=kind, message=message).model_dump(), status_code=status)
+
+
+@api.exception_handler(RequestValidationError)
+async def _bad_body(request: Request, error: RequestValidationError) -> JSONResponse:
+    problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
+    return JSONResponse(ErrorBody(error="InvalidRequest", message=problems).model_dump(), status_code=422)
+
+
+def _sse(kind: str, data: dict[str, Any]) -> str:
+    return f"event: {kind}\ndata: {json.dumps(data)}\n\n"
+
+
+@serve.deployment(name="ingress", max_ongoing_requests=64, max_queued_requests=256, ray_actor_options={"num_cpus": 0})
+@serve.ingress(api)
+class Ingress:
+    def __init__(self, retriever: DeploymentHandle, llm: DeploymentHandle, settings: Settings) -> None:
+        self.retriever = retriever
+        self.llm = llm
+        self.suggester = RemoteSuggester(retriever)
+        self.engine = RemoteEngine(llm)
+        self.access = Access(settings.serving.tokens)
+        self.timeout = settings.serving.request_timeout_s
+        self.metrics = Metrics()
+        self._metrics_url: str | None = None
+
+    async def _generate(self, body: WorkflowRequest, endpoint: str, on_event: Any = None) -> Result:
+        pipeline = Pipeline(self.engine, self.suggester, body.options.style)
+        self.metrics.started()
+        try:
+            async with asyncio.timeout(self.timeout):
+                result = await pipeline.run(body.requirement, body.tenant, on_event)
+        except BaseException as error:
+            if not isinstance(error, asyncio.CancelledError):
+                self.metrics.errors.inc(tags={"kind": status_of(error)[1]})
+            raise
+        finally:
+            self.metrics.finished()
+        self.metrics.record(endpoint, result)
+        return result
+
+    @api.post("/v1/workflows", responses=ERRORS)
+    async def create(self, body: WorkflowRequest, authorization: Authorization = None) -> Result:
+        """Generate a workflow: the answer (or a refusal), its validation report, timings per stage."""
+        self.access.check(authorization, body.tenant)
+        return await self._generate(body, "workflows")
+
+    @api.post("/v1/workflows:stream", responses=ERRORS, response_class=StreamingResponse)
+    async def stream(self, body: WorkflowRequest, authorization: Authorization = None) -> StreamingResponse:
+        """Server-sent events: `outline` first, one `step` per populated step, then `done` or `error`."""
+        self.access.check(authorization, body.tenant)
+        normalize(body.requirement)  # bad input is a 4xx before the stream starts, not an error event
+        await self.suggester.catalog(body.tenant)
+        queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
+
+        async def push(kind: str, data: dict[str, Any]) -> None:
+            await queue.put((kind, data))
+
+        async def produce() -> None:
+            try:
+                result = await self._generate(body, "stream", push)
+                await push("done", result.model_dump(mode="json", exclude_none=True))
+            except Exception as error:
+                status, kind, message = status_of(error)
+                await push("error", {"status": status, "error": kind, "message": message})
+
+        task = asyncio.create_task(produce())
+
+        async def events() -> AsyncIterator[str]:
+            try:
+                while True:
+                    kind, data = await queue.get()
+                    yield _sse(kind, data)
+                    if kind in ("done", "error"):
+                        return
+            finally:
+                task.cancel()  # the client went away: stop its generation in the engine
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    @api.get("/v1/tenants")
+    async def tenants(self, authorization: Authorization = None) -> list[str]:
+        return self.access.visible(authorization, await self.retriever.tenants.remote())
+
+    @api.get("/v1/tenants/{tenant}/catalog", responses=ERRORS)
+    async def catalog(self, tenant: str, authorization: Authorization = None) -> TenantCatalog:
+        self.access.check(authorization, tenant)
+        return _view(await self.suggester.catalog(tenant))
+
+    @api.get("/v1/tenants/{tenant}/suggestions", responses=ERRORS)
+    async def suggestions(
+        self, tenant: str, q: str, k: int = 10, authorization: Authorization = None
+    ) -> dict[str, list[str]]:
+        """What retrieval suggests for a requirement: steps for the outline, tables for the inputs."""
+        self.access.check(authorization, tenant)
+        query = normalize(q)
+        steps, tables = await asyncio.gather(
+            self.suggester.steps(query, tenant, k), self.suggester.tables(query, tenant, k)
+        )
+        return {"steps": steps, "tables": tables}
+
+    @api.put("/v1/tenants/{tenant}/actions/{action_id}", responses=ERRORS)
+    async def put_action(
+        self, tenant: str, action_id: str, action: Action, authorization: Authorization = None
+    ) -> Action:
+        """Add or change a custom step; refused (and nothing changed) if the catalog would not check."""
+        self.access.check(authorization, tenant)
+        if action.id != action_id:
+            raise ClientError(f"the body's id {action.id!r} differs from the path's {action_id!r}")
+        return (await self.retriever.put.remote(tenant, action)).actions[action_id]
+
+    @api.put("/v1/tenants/{tenant}/tables/{name}", responses=ERRORS)
+    async def put_table(self, tenant: str, name: str, table: Table, authorization: Authorization = None) -> Table:
+        """Add or change a table; refused (and nothing changed) if the catalog would not check."""
+        self.access.check(authorization, tenant)
+        if table.name != name:
+            raise ClientError(f"the body's name {table.name!r} differs from the path's {name!r}")
+        return (await self.retriever.put.remote(tenant, table)).tables[name]
+
+    @api.get("/healthz")
+    async def healthz(self) -> dict[str, str]:
+        return {"status": "ok"}
+
+    @api.get("/readyz", responses={503: {"model": ErrorBody}})
+    async def readyz(self) -> dict[str, Any]:
+        """Ready when the retriever and the engine both answer."""
+        async with asyncio.timeout(10):
+            tenants, engine = await asyncio.gather(self.retriever.tenants.remote(), self.llm.stats.remote())
+        return {"status": "ready", "tenants": len(tenants), "engine": engine}
+
+    @api.get("/metrics", response_class=PlainTextResponse)
+    async def metrics(self) -> PlainTextResponse:
+        """Prometheus text: FlowGen's metrics beside Ray Serve's and vLLM's, from this node's metrics agent."""
+        if self._metrics_url is None:
+            node_id = ray.get_runtime_context().get_node_id()
+            node = next(n for n in ray.nodes() if n["NodeID"] == node_id)
+            self._metrics_url = f"http://{node['NodeManagerAddress']}:{node['MetricsExportPort']}/metrics"
+        async with httpx.AsyncClient(timeout=10) as client:
+            response = await client.get(self._metrics_url)
+        return PlainTextResponse(response.text, media_type="text/plain; version=0.0.4")
+
+
+def _view(catalog: Catalog) -> TenantCatalog:
+    return TenantCatalog(tenant=catalog.tenant, tables=catalog.tables, triggers=catalog.triggers,
+                         actions=catalog.actions, custom=sorted(catalog.tenant_ids))  # fmt: skip

@@ -1,0 +1,34 @@
+"""The HTTP API's bodies (responses reuse the pipeline's `Result` and the catalog's own models)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from flowgen.catalog import Action, Table, TriggerType
+from flowgen.catalog.store import CORE
+from generation.prompts import Style
+
+
+class Options(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    style: Style = Field("compact", description="Prompt style: compact (fine-tuned model) or paper (prompted).")
+
+
+class WorkflowRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    requirement: str = Field(description="What the workflow should do, in plain words.")
+    tenant: str = Field(CORE, description="Whose catalog (steps, tables, columns, values) to use.")
+    options: Options = Options()
+
+
+class ErrorBody(BaseModel):
+    error: str = Field(description="Kind of error, e.g. ClientError, UnknownTenantError, Unavailable.")
+    message: str
+
+
+class TenantCatalog(BaseModel):
+    tenant: str
+    tables: dict[str, Table]
+    triggers: dict[str, TriggerType]
+    actions: dict[str, Action]
+    custom: list[str] = Field(description="Tables, trigger types and actions this tenant added to core.")

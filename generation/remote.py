@@ -1,0 +1,75 @@
+"""An OpenAI-compatible server as the engine, so hosted models (GPT-4o, a 70B behind vLLM) run the same pipeline.
+
+Nothing here imports vllm: a machine that only calls a server needs neither vllm nor a GPU.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any, Literal
+
+from openai import APIError, AsyncOpenAI, OpenAI
+
+from .engine import Completion, GenerationFailed
+
+Api = Literal["completions", "chat"]
+
+
+class OpenAIEngine:
+    def __init__(self, url: str, model: str | None = None, api: Api = "completions", max_retries: int = 2) -> None:
+        """`model` unset: the server's first listed model (what a one-model vLLM server serves)."""
+        key = os.environ.get("OPENAI_API_KEY", "EMPTY")  # vLLM accepts any key unless started with --api-key
+        self.url = url
+        self.api = api
+        if model is None:
+            try:
+                with OpenAI(base_url=url, api_key=key, max_retries=max_retries) as sync:
+                    model = sync.models.list().data[0].id
+            except (APIError, IndexError) as error:
+                raise GenerationFailed(f"no model to use at {url}: {_reason(error)}") from error
+        self.model = model
+        self.client = AsyncOpenAI(base_url=url, api_key=key, max_retries=max_retries)
+
+    async def complete(
+        self, prompt: str, schema: dict[str, Any] | None, max_tokens: int, min_tokens: int = 0
+    ) -> Completion:
+        """Greedy completion, constrained server-side to `schema` when given."""
+        extra: dict[str, Any] = {"min_tokens": min_tokens} if min_tokens else {}  # vLLM only; OpenAI rejects it
+        try:
+            if self.api == "completions":
+                if schema is not None:  # vLLM's own field; the legacy guided_json is ignored by vLLM 0.32
+                    extra["structured_outputs"] = {"json": schema}
+                out = await self.client.completions.create(
+                    model=self.model, prompt=prompt, max_tokens=max_tokens, temperature=0.0, extra_body=extra or None
+                )
+                text, reason, usage = out.choices[0].text, out.choices[0].finish_reason, out.usage
+            else:
+                fmt: Any = {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema, "strict": False}}
+                chat = await self.client.chat.completions.create(
+                    model=self.model,
+                    messages=[{"role": "user", "content": prompt}],
+                    max_completion_tokens=max_tokens,
+                    temperature=0.0,
+                    response_format=fmt if schema is not None else {"type": "text"},
+                    extra_body=extra or None,
+                )
+                answer = chat.choices[0]
+                text, reason, usage = answer.message.content or "", answer.finish_reason, chat.usage
+        except APIError as error:
+            raise GenerationFailed(f"{self.url} ({self.model}): {_reason(error)}") from error
+        return Completion(text=text, tokens=usage.completion_tokens if usage else 0, finish_reason=reason)
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections on the loop that opened them (after that loop ends they would leak)."""
+        await self.client.close()
+
+    def shutdown(self) -> None:
+        """Closes a client that no loop used; one that a loop used must be closed by `aclose()` on it."""
+        if not self.client.is_closed():
+            asyncio.run(self.client.close())
+
+
+def _reason(error: Exception) -> str:
+    """An HTTP error's message names its status ("Error code: 404 - ..."); a connection error has none."""
+    return error.message if isinstance(error, APIError) else "the server lists no model"

@@ -23,6 +23,15 @@ class EngineSettings(BaseModel):
     )
     dtype: str = "bfloat16"
     enforce_eager: bool = False
+    openai_url: str | None = Field(
+        None,
+        description="Base URL of an OpenAI-compatible server (http://host:8000/v1); when set, generation calls it "
+        "instead of starting vLLM in-process. Its key: OPENAI_API_KEY (default EMPTY, what vLLM accepts).",
+    )
+    openai_model: str | None = Field(None, description="Model name on that server; default: its first listed model.")
+    openai_api: Literal["completions", "chat"] = Field(
+        "completions", description="completions: plain prompt (base models, vLLM); chat: one user message."
+    )
 
 
 class RetrievalSettings(BaseModel):
@@ -35,13 +44,27 @@ class RetrievalSettings(BaseModel):
     batch_size: int = Field(64, ge=1, description="Texts per embedding batch.")
 
 
+class ServingSettings(BaseModel):
+    host: str = Field("127.0.0.1", description="Address the HTTP proxy listens on (0.0.0.0 in a container).")
+    port: int = 8000
+    tokens: dict[str, str] = Field(
+        {},
+        description='Bearer token -> tenant it may use ("*": every tenant). Empty: no authentication.',
+    )
+    request_timeout_s: float = Field(300, gt=0, description="A workflow that takes longer fails with 504.")
+    ray_address: str | None = Field(None, description="Ray cluster to join; unset: start Ray on this machine.")
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="FLOWGEN_", env_nested_delimiter="__", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="FLOWGEN_", env_nested_delimiter="__", env_parse_none_str="null", extra="ignore"
+    )
 
     catalog_dir: Path = Field(DEFAULT_ROOT, description="Catalog root: core/ and tenants/<name>/.")
     data_dir: Path = Field(Path("var"), description="Where built datasets, indexes and models are kept.")
     retrieval: RetrievalSettings = RetrievalSettings()
     engine: EngineSettings = EngineSettings()
+    serving: ServingSettings = ServingSettings()
 
     @property
     def retriever_model_dir(self) -> Path:

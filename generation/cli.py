@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -20,18 +21,33 @@ from retrieval.suggest import Retriever
 
 from .engine import Engine
 from .model import ensure_default_model
-from .pipeline import Pipeline
+from .pipeline import InProcess, Pipeline
 from .prompts import Style
+from .remote import OpenAIEngine
+
+T = TypeVar("T")
 
 
-def start(settings: Settings) -> tuple[Engine, Retriever]:
-    """The engine (with the configured or default model) and the retriever, index synced."""
+def start(settings: Settings) -> tuple[Engine | OpenAIEngine, Retriever]:
+    """The engine (a configured OpenAI-compatible server, else vLLM in-process) and the retriever, index synced."""
     engine_settings = settings.engine
-    model = engine_settings.model or ensure_default_model(settings.data_dir / "models")
     retriever = Retriever.open(settings)
     retriever.sync_all()
+    if engine_settings.openai_url:
+        remote = OpenAIEngine(engine_settings.openai_url, engine_settings.openai_model, engine_settings.openai_api)
+        err.print(f"generating with {remote.model} at {remote.url} ({remote.api} API)")
+        return remote, retriever
+    model = engine_settings.model or ensure_default_model(settings.data_dir / "models")
     err.print(f"starting the engine on {model} (about two minutes on a 2-core CPU)")
     return Engine(engine_settings, model), retriever
+
+
+async def _closing(engine: Engine | OpenAIEngine, job: Awaitable[T]) -> T:
+    """Await `job`, then close the engine's connections on this same loop (a remote client's cannot outlive it)."""
+    try:
+        return await job
+    finally:
+        await engine.aclose()
 
 
 def generate(
@@ -50,7 +66,8 @@ def generate(
         err.print(f"[bold]{kind}[/bold] {json.dumps(data)}", highlight=False)
 
     try:
-        result = asyncio.run(Pipeline(engine, retriever, _style(style)).run(requirement, tenant, show))
+        pipeline = Pipeline(engine, InProcess(retriever), _style(style))
+        result = asyncio.run(_closing(engine, pipeline.run(requirement, tenant, show)))
     except FlowGenError as error:
         raise fail(error) from error
     finally:
@@ -81,7 +98,7 @@ def predict(
         engine, retriever = start(settings)
     except FlowGenError as error:
         raise fail(error) from error
-    pipeline = Pipeline(engine, retriever, _style(style))
+    pipeline = Pipeline(engine, InProcess(retriever), _style(style))
 
     async def run_all() -> None:
         with progress() as bar:
@@ -105,7 +122,7 @@ def predict(
                 bar.advance(task)
 
     try:
-        asyncio.run(run_all())
+        asyncio.run(_closing(engine, run_all()))
     finally:
         engine.shutdown()
     err.print(

@@ -6,11 +6,12 @@ be started from a `__main__`-guarded entry point: it spawns its core process.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
@@ -33,6 +34,14 @@ class Completion(BaseModel):
             raise GenerationFailed(f"the engine returned invalid JSON: {err.msg}") from err
 
 
+class Completer(Protocol):
+    """What the pipeline needs of an engine: `Engine`, `remote.OpenAIEngine` or a Serve deployment's handle."""
+
+    async def complete(
+        self, prompt: str, schema: dict[str, Any] | None, max_tokens: int, min_tokens: int = 0
+    ) -> Completion: ...
+
+
 # vLLM logs to stdout by default, which would mix with the answers a command prints there.
 os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
 os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
@@ -43,7 +52,8 @@ class GenerationFailed(FlowGenError):
 
 
 class Engine:
-    def __init__(self, settings: EngineSettings, model: Path) -> None:
+    def __init__(self, settings: EngineSettings, model: Path, ray_metrics: bool = False) -> None:
+        """`ray_metrics`: export vLLM's own metrics through Ray's metrics agent (inside a Serve replica)."""
         from vllm import AsyncEngineArgs
         from vllm.v1.engine.async_llm import AsyncLLM
 
@@ -62,7 +72,14 @@ class Engine:
             enforce_eager=settings.enforce_eager,
             structured_outputs_config={"backend": settings.structured_backend, "disable_any_whitespace": True},
         )
-        self.llm = AsyncLLM.from_engine_args(args)
+        stat_loggers = None
+        if ray_metrics:
+            from vllm.v1.metrics.ray_wrappers import RayPrometheusStatLogger
+
+            stat_loggers = [RayPrometheusStatLogger]
+        self.llm = AsyncLLM.from_engine_args(args, stat_loggers=stat_loggers)
+        self.running = 0
+        self.cancelled = 0  # requests aborted because their caller went away
         self._lora = None
         if settings.lora is not None:
             from vllm.lora.request import LoRARequest
@@ -81,12 +98,22 @@ class Engine:
             max_tokens=max_tokens, min_tokens=min_tokens, temperature=0.0, structured_outputs=constraint
         )
         final = None
-        async for out in self.llm.generate(prompt, params, request_id=uuid.uuid4().hex, lora_request=self._lora):
-            final = out
+        self.running += 1
+        try:
+            async for out in self.llm.generate(prompt, params, request_id=uuid.uuid4().hex, lora_request=self._lora):
+                final = out
+        except asyncio.CancelledError:  # vLLM aborts the request in its scheduler
+            self.cancelled += 1
+            raise
+        finally:
+            self.running -= 1
         if final is None or not final.outputs:
             raise GenerationFailed("the engine returned no output")
         choice = final.outputs[0]
         return Completion(text=choice.text, tokens=len(choice.token_ids), finish_reason=choice.finish_reason)
+
+    async def aclose(self) -> None:
+        """Nothing of the engine is bound to the caller's loop; `shutdown()` stops it."""
 
     def shutdown(self) -> None:
         self.llm.shutdown()

@@ -19,7 +19,7 @@ from flowgen.validation import ValidationReport, validate
 from flowgen.workflow import Input, OutOfScope, Step, Trigger, Workflow
 from retrieval.suggest import Retriever
 
-from .engine import Engine, GenerationFailed
+from .engine import Completer, GenerationFailed
 from .inputs import Unfillable, step_schema
 from .outline import OutlinePlan, outline_schema, to_plan
 from .prompts import Style, inputs_prompt, outline_prompt
@@ -78,7 +78,7 @@ class Result(BaseModel):
 
 
 class Pipeline:
-    def __init__(self, engine: Engine, retriever: Suggester, style: Style = "compact", k_steps: int = 20,
+    def __init__(self, engine: Completer, retriever: Suggester, style: Style = "compact", k_steps: int = 20,
                  outline_tokens: int = 768, input_tokens: int = 200) -> None:  # fmt: skip
         self.engine = engine
         self.retriever = retriever

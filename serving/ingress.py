@@ -48,10 +48,16 @@ async def _bad_body(request: Request, error: RequestValidationError) -> JSONResp
     return JSONResponse(ErrorBody(error="InvalidRequest", message=problems).model_dump(), status_code=422)
 
 
+def _view(catalog: Catalog) -> TenantCatalog:
+    return TenantCatalog(tenant=catalog.tenant, tables=catalog.tables, triggers=catalog.triggers,
+                         actions=catalog.actions, custom=sorted(catalog.tenant_ids))  # fmt: skip
+
+
 def _sse(kind: str, data: dict[str, Any]) -> str:
     return f"event: {kind}\ndata: {json.dumps(data)}\n\n"
 
 
+# Ray pickles the deployment class by value when it is decorated: helpers it calls come before it.
 @serve.deployment(name="ingress", max_ongoing_requests=64, max_queued_requests=256, ray_actor_options={"num_cpus": 0})
 @serve.ingress(api)
 class Ingress:
@@ -179,8 +185,3 @@ class Ingress:
         async with httpx.AsyncClient(timeout=10) as client:
             response = await client.get(self._metrics_url)
         return PlainTextResponse(response.text, media_type="text/plain; version=0.0.4")
-
-
-def _view(catalog: Catalog) -> TenantCatalog:
-    return TenantCatalog(tenant=catalog.tenant, tables=catalog.tables, triggers=catalog.triggers,
-                         actions=catalog.actions, custom=sorted(catalog.tenant_ids))  # fmt: skip

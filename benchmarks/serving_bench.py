@@ -24,29 +24,33 @@ from flowdata.splits import load_split
 from flowgen.settings import Settings
 from flowgen.workflow import Workflow
 from generation.cli import start as start_in_process
+from generation.engine import GenerationFailed
 from generation.pipeline import InProcess, Pipeline
 from serving.cli import start, stop
 
-Run = Callable[[str], Awaitable[None]]
+Run = Callable[[str], Awaitable[bool]]  # True: a workflow (or refusal); False: a generation that failed
 
 
 async def level(run: Run, requirements: list[str], concurrency: int) -> dict[str, float]:
     """Send `requirements` with at most `concurrency` in flight; latencies and throughput."""
     queue = list(requirements)
     latencies: list[float] = []
+    failed = 0
 
     async def worker() -> None:
+        nonlocal failed
         while queue:
             requirement = queue.pop()
             start_at = time.perf_counter()
-            await run(requirement)
+            failed += not await run(requirement)
             latencies.append(time.perf_counter() - start_at)
 
     begin = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     wall = time.perf_counter() - begin
-    cuts = statistics.quantiles(latencies, n=20) if len(latencies) > 1 else latencies * 19
-    return {"n": len(latencies), "wf/s": len(latencies) / wall, "p50": statistics.median(latencies), "p95": cuts[18]}
+    cuts = statistics.quantiles(latencies, n=20, method="inclusive") if len(latencies) > 1 else latencies * 19
+    return {"n": len(latencies), "failed": failed, "wf/s": len(latencies) / wall,
+            "p50": statistics.median(latencies), "p95": cuts[18]}  # fmt: skip
 
 
 async def sweep(name: str, run: Run, requirements: list[str], levels: list[int], per_level: int) -> dict[int, dict]:
@@ -56,7 +60,7 @@ async def sweep(name: str, run: Run, requirements: list[str], levels: list[int],
         results[concurrency] = await level(run, requirements[: per_level * concurrency], concurrency)
         r = results[concurrency]
         print(
-            f"{name:10} c={concurrency:<3} n={r['n']:<3} {r['wf/s']:.3f} wf/s"
+            f"{name:10} c={concurrency:<3} n={r['n']:<3} failed={r['failed']:<2} {r['wf/s']:.3f} wf/s"
             f"  p50 {r['p50']:.2f} s  p95 {r['p95']:.2f} s",
             flush=True,
         )
@@ -76,9 +80,11 @@ def main() -> None:
     url = start(settings)
     client = httpx.AsyncClient(timeout=600)
 
-    async def over_http(requirement: str) -> None:
+    async def over_http(requirement: str) -> bool:
         response = await client.post(f"{url}/v1/workflows", json={"requirement": requirement})
-        response.raise_for_status()
+        if response.status_code not in (200, 502):  # 502: the model's answer failed (e.g. hit max_tokens)
+            response.raise_for_status()
+        return response.status_code == 200
 
     try:
         http = asyncio.run(sweep("http", over_http, requirements, levels, args.per_level))
@@ -88,8 +94,12 @@ def main() -> None:
     engine, retriever = start_in_process(settings)
     pipeline = Pipeline(engine, InProcess(retriever))
 
-    async def in_process(requirement: str) -> None:
-        await pipeline.run(requirement)
+    async def in_process(requirement: str) -> bool:
+        try:
+            await pipeline.run(requirement)
+        except GenerationFailed:
+            return False
+        return True
 
     try:
         local = asyncio.run(sweep("in-process", in_process, requirements, levels, args.per_level))

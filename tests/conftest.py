@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 from pathlib import Path
@@ -7,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from flowgen.catalog import Catalog, load_catalog
+from generation.engine import Completer, GenerationFailed
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PAPER = (
@@ -24,3 +26,13 @@ def core() -> Catalog:
 def example() -> dict:
     """The spec's example (the paper's Figure 1) as a fresh JSON object per test."""
     return copy.deepcopy(json.loads((FIXTURES / "inactive-user-incidents.json").read_text()))
+
+
+def assert_max_tokens_is_a_failure(engine: Completer, run: asyncio.Runner) -> None:
+    """A cut-off constrained answer is a clear failure, never half-parsed JSON (every engine backend)."""
+    schema = {"type": "object", "properties": {"note": {"type": "string", "pattern": "^[a-z ]{1,80}$"}},
+              "required": ["note"], "additionalProperties": False}  # fmt: skip
+    completion = run.run(engine.complete("Write a long note:", schema, max_tokens=4))
+    assert completion.finish_reason == "length"
+    with pytest.raises(GenerationFailed, match="max_tokens"):
+        completion.json()

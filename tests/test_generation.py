@@ -12,13 +12,13 @@ from qdrant_client import QdrantClient
 from flowgen.errors import ClientError, UnknownTenantError
 from flowgen.settings import Settings
 from flowgen.workflow import Workflow
-from generation.engine import Engine, GenerationFailed
+from generation.engine import Engine
 from generation.model import ensure_default_model
 from generation.pipeline import InProcess, Pipeline
 from retrieval.embedder import Embedder, base_model_path
 from retrieval.index import Index
 from retrieval.suggest import Retriever
-from tests.conftest import PAPER
+from tests.conftest import PAPER, assert_max_tokens_is_a_failure
 
 pytestmark = pytest.mark.slow
 
@@ -71,9 +71,4 @@ def test_bad_input_is_a_clear_error(pipeline: Pipeline, run: asyncio.Runner) -> 
 
 
 def test_max_tokens_is_a_failure_not_invalid_json(engine: Engine, run: asyncio.Runner) -> None:
-    schema = {"type": "object", "properties": {"note": {"type": "string", "pattern": "^[a-z ]{1,80}$"}},
-              "required": ["note"], "additionalProperties": False}  # fmt: skip
-    completion = run.run(engine.complete("Write a long note:", schema, max_tokens=4))
-    assert completion.finish_reason == "length"
-    with pytest.raises(GenerationFailed, match="max_tokens"):
-        completion.json()
+    assert_max_tokens_is_a_failure(engine, run)

@@ -25,7 +25,7 @@ from generation.remote import Api, OpenAIEngine
 from retrieval.embedder import Embedder, base_model_path
 from retrieval.index import Index
 from retrieval.suggest import Retriever
-from tests.conftest import PAPER
+from tests.conftest import PAPER, assert_max_tokens_is_a_failure
 
 pytestmark = pytest.mark.slow
 
@@ -106,12 +106,7 @@ def test_constrained_completion_obeys_the_schema(engine: OpenAIEngine, run: asyn
 
 
 def test_max_tokens_is_a_failure_not_invalid_json(engine: OpenAIEngine, run: asyncio.Runner) -> None:
-    schema = {"type": "object", "properties": {"note": {"type": "string", "pattern": "^[a-z ]{1,80}$"}},
-              "required": ["note"], "additionalProperties": False}  # fmt: skip
-    completion = run.run(engine.complete("Write a long note:", schema, max_tokens=4))
-    assert completion.finish_reason == "length"
-    with pytest.raises(GenerationFailed, match="max_tokens"):
-        completion.json()
+    assert_max_tokens_is_a_failure(engine, run)
 
 
 def test_http_and_connection_errors_are_generation_failures(engine: OpenAIEngine, run: asyncio.Runner) -> None:

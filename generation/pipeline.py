@@ -17,6 +17,7 @@ from flowgen.catalog import Catalog
 from flowgen.errors import ClientError
 from flowgen.validation import ValidationReport, validate
 from flowgen.workflow import Input, OutOfScope, Step, Trigger, Workflow
+from retrieval.scope import REFUSE_BELOW, refusal
 from retrieval.suggest import Retriever
 
 from .engine import Completer, GenerationFailed
@@ -45,6 +46,7 @@ class Suggester(Protocol):
     async def steps(self, requirement: str, tenant: str, k: int) -> list[str]: ...
     async def tables(self, query: str, tenant: str, k: int) -> list[str]: ...
     async def columns(self, table: str, query: str, tenant: str, k: int) -> list[str]: ...
+    async def in_scope(self, requirement: str) -> float: ...
 
 
 class InProcess:
@@ -65,6 +67,9 @@ class InProcess:
     async def columns(self, table: str, query: str, tenant: str, k: int) -> list[str]:
         return [s.column or "" for s in self.retriever.columns(table, query, tenant, k)]
 
+    async def in_scope(self, requirement: str) -> float:
+        return self.retriever.in_scope(requirement)
+
 
 class Result(BaseModel):
     answer: Workflow | OutOfScope
@@ -79,8 +84,10 @@ class Result(BaseModel):
 
 class Pipeline:
     def __init__(self, engine: Completer, retriever: Suggester, style: Style = "compact", k_steps: int = 20,
-                 outline_tokens: int = 768, input_tokens: int = 200) -> None:  # fmt: skip
+                 outline_tokens: int = 768, input_tokens: int = 200,
+                 refuse_below: float = REFUSE_BELOW) -> None:  # fmt: skip
         self.engine = engine
+        self.refuse_below = refuse_below  # p(workflow request) under which no model is called (0: never)
         self.retriever = retriever
         self.style = style
         self.k_steps = k_steps
@@ -95,11 +102,15 @@ class Pipeline:
         clock = time.perf_counter()
         timings: dict[str, float] = {}
 
-        catalog, suggested, found = await asyncio.gather(
+        catalog, suggested, found, in_scope = await asyncio.gather(
             self.retriever.catalog(tenant),
             self.retriever.steps(requirement, tenant, self.k_steps),
             self.retriever.tables(requirement, tenant, 10),
+            self.retriever.in_scope(requirement),
         )
+        if in_scope < self.refuse_below:  # the out-of-scope gate: no model call, no events
+            timings["retrieve"] = timings["total"] = time.perf_counter() - clock
+            return Result(answer=OutOfScope(reason=refusal(in_scope)), timings=timings, tokens=0, calls=0)
         keys = suggested + list(perfect_steps or [])
         triggers = list(dict.fromkeys(k for k in keys if k in catalog.triggers))
         actions = list(dict.fromkeys(k for k in keys if k in catalog.actions))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 from qdrant_client import QdrantClient
 
@@ -15,10 +16,12 @@ from flowgen.console import err, fail, progress
 from flowgen.errors import FlowGenError
 from flowgen.evaluation.records import Reference
 from flowgen.settings import Settings
+from flowgen.workflow import OutOfScope
 
 from .embedder import Embedder, base_model_path, default_model_path
 from .evaluate import KS, Recall, evaluate, render
-from .index import Index
+from .index import Index, model_id
+from .scope import cross_validate, load_or_train, training_set
 from .suggest import Retriever
 from .train import fine_tune, make_pairs
 
@@ -108,6 +111,45 @@ def eval_cmd(split: Split = "all", data: DataDir = None, limit: Annotated[int | 
     except FlowGenError as error:
         raise fail(error) from error
     print(render(results), end="")
+
+
+@app.command("scope-eval")
+def scope_eval(data: DataDir = None, folds: Annotated[int, typer.Option(help="Cross-validation folds.")] = 5) -> None:
+    """The out-of-scope gate: refusal recall and false refusals on test and ood, and cross-validated."""
+    settings = Settings()
+    try:
+        embedder = Embedder(default_model_path(settings), settings.retrieval.batch_size)
+        path = settings.data_dir / "models" / "scope.json"
+        gate = load_or_train(path, embedder, model_id(embedder), settings.dataset_dir)
+        rows: list[tuple[str, np.ndarray, np.ndarray]] = []
+        for name, refs in _splits("all", data, None).items():
+            err.print(f"scoring {name} ({len(refs)} requirements)")
+            oos = np.array([isinstance(r.expected, OutOfScope) for r in refs])
+            rows.append((name, gate.probability(embedder.encode([r.requirement for r in refs])), oos))
+            hand = np.array([r.source == "handwritten" for r in refs])
+            if 0 < hand.sum() < len(refs):
+                rows.append((f"{name}, hand-written only", rows[-1][1][hand], oos[hand]))
+        examples = training_set(settings.dataset_dir)
+        err.print(f"{folds}-fold cross-validation on {len(examples.texts)} training requirements")
+        sources = np.asarray(examples.sources)
+        held_out = cross_validate(embedder.encode(examples.texts), sources, folds)
+        rows.append((f"train, {folds}-fold CV", held_out, sources == 2))
+        hand = sources != 0
+        rows.append((f"train, {folds}-fold CV, hand-written only", held_out[hand], sources[hand] == 2))
+    except FlowGenError as error:
+        raise fail(error) from error
+    thresholds = sorted({0.05, 0.1, 0.2, 0.3, 0.5, gate.threshold})
+    print(f"model {gate.embedding_model}; refuse when p(workflow request) < {gate.threshold} (*)")
+    print("cells: refusal recall on out-of-scope / false-refusal rate on in-scope\n")
+    heads = " | ".join(f"p < {t}{' *' if t == gate.threshold else ''}" for t in thresholds)
+    print(f"| data | in scope | out of scope | {heads} |")
+    print("|---|---|---|" + "---|" * len(thresholds))
+    for name, p, oos in rows:
+        cells = []
+        for t in thresholds:
+            recall = f"{np.mean(p[oos] < t):.3f}" if oos.any() else "-"
+            cells.append(f"{recall} / {np.mean(p[~oos] < t):.3f}")
+        print(f"| {name} | {int((~oos).sum())} | {int(oos.sum())} | {' | '.join(cells)} |")
 
 
 @app.command()

@@ -15,6 +15,7 @@ from flowgen.settings import Settings
 from .documents import Document, documents
 from .embedder import Embedder, default_model_path
 from .index import Index, SyncResult, open_client
+from .scope import ScopeModel, load_or_train
 
 CACHED_VECTORS = 20_000  # query vectors kept (about 30 MB): a long-running service must not grow forever
 _CLAUSES = re.compile(r"[.;:!?\n]+|,?\s+(?:then|and then|after that|also|otherwise|if not|->)\s+|,\s+", re.IGNORECASE)
@@ -35,9 +36,11 @@ def clauses(text: str) -> list[str]:
 
 
 class Retriever:
-    def __init__(self, index: Index, catalog_root: Path = DEFAULT_ROOT) -> None:
+    def __init__(self, index: Index, catalog_root: Path = DEFAULT_ROOT, data_dir: Path | None = None) -> None:
         self.index = index
         self.catalog_root = catalog_root
+        self.data_dir = data_dir or Settings().data_dir  # where the out-of-scope gate is kept
+        self._scope: ScopeModel | None = None
         self._catalogs: dict[str, Catalog] = {}  # the catalogs as last indexed (or first read)
         self._cache: OrderedDict[str, list[float]] = OrderedDict()
 
@@ -58,7 +61,8 @@ class Retriever:
         embedder = embedder or Embedder(default_model_path(settings), settings.retrieval.batch_size)
         path = settings.retrieval.qdrant_path or settings.data_dir / "qdrant"
         url = settings.retrieval.qdrant_url
-        return cls(Index(open_client(url, path), embedder, server=url is not None), settings.catalog_dir)
+        return cls(Index(open_client(url, path), embedder, server=url is not None), settings.catalog_dir,
+                   settings.data_dir)  # fmt: skip
 
     def catalog(self, tenant: str) -> Catalog:
         if tenant not in self._catalogs:
@@ -84,6 +88,18 @@ class Retriever:
         for text, vector in fresh.items():
             self._remember(text, vector)
         return [self._cache.get(t) or fresh[t] for t in texts]
+
+    def scope(self) -> ScopeModel:
+        """The out-of-scope gate for this embedder: loaded, or trained on first use (about a minute on CPU)."""
+        if self._scope is None:
+            path = self.data_dir / "models" / "scope.json"
+            dataset = Settings(data_dir=self.data_dir).dataset_dir
+            self._scope = load_or_train(path, self.index.embedder, self.index.model, dataset)
+        return self._scope
+
+    def in_scope(self, requirement: str) -> float:
+        """Probability that the requirement asks for a workflow (refuse below `scope().threshold`)."""
+        return float(self.scope().probability(self._vectors([requirement]))[0])
 
     def steps(self, requirement: str, tenant: str = CORE, k: int = 20) -> list[Suggestion]:
         """Trigger types and actions for the outline, best first."""

@@ -48,3 +48,6 @@ class RemoteSuggester:
 
     async def columns(self, table: str, query: str, tenant: str, k: int) -> list[str]:
         return await _call(self.handle.columns.remote(table, query, tenant, k))
+
+    async def in_scope(self, requirement: str) -> float:
+        return await _call(self.handle.in_scope.remote(requirement))

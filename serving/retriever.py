@@ -31,6 +31,7 @@ class RetrieverServer:
         self.root = writable_root(settings)
         self.retriever = Retriever.open(settings.model_copy(update={"catalog_dir": self.root}))
         results = self.retriever.sync_all()
+        self.retriever.scope()  # the out-of-scope gate: loaded, or trained now rather than on the first request
         changed = sum(r.added + r.updated for r in results)
         logging.getLogger("ray.serve").info("index ready: %d documents (re)indexed", changed)
 
@@ -53,6 +54,10 @@ class RetrieverServer:
     async def columns(self, table: str, query: str, tenant: str, k: int) -> list[str]:
         await self._embed(query)
         return [s.column or "" for s in self.retriever.columns(table, query, tenant, k)]
+
+    async def in_scope(self, requirement: str) -> float:
+        await self._embed(requirement)
+        return self.retriever.in_scope(requirement)
 
     def tenants(self) -> list[str]:
         return [CORE, *list_tenants(self.root)]

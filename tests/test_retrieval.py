@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from collections.abc import Iterator
@@ -9,11 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from flowdata.splits import handwritten
 from flowgen.catalog.store import DEFAULT_ROOT
 from flowgen.errors import CatalogError, ClientError, UnknownTenantError
 from flowgen.settings import Settings
+from flowgen.workflow import OutOfScope
+from generation.pipeline import InProcess, Pipeline
+from retrieval import scope
 from retrieval.embedder import Embedder, base_model_path
 from retrieval.index import IndexUnavailable, open_client
+from retrieval.scope import ScopeModel, scope_examples
 from retrieval.suggest import Retriever
 from tests.conftest import PAPER
 
@@ -132,3 +138,48 @@ def test_restart_keeps_the_index(retriever: Retriever, settings: Settings, embed
     finally:
         reopened.index.client.close()
         retriever.index = Retriever.open(settings, embedder).index
+
+
+def test_out_of_scope_gate(retriever: Retriever) -> None:
+    """Trained on first use; the test split's requests for no workflow are refused, workflows are not."""
+    gate = retriever.scope()
+    test = handwritten("test")
+    refused = [
+        r.requirement
+        for r in test
+        if isinstance(r.expected, OutOfScope) and gate.refuses(retriever.in_scope(r.requirement))
+    ]
+    assert len(refused) >= 5, refused
+    in_scope = [r.requirement for r in test if not isinstance(r.expected, OutOfScope)][:50]
+    assert [r for r in in_scope if gate.refuses(retriever.in_scope(r))] == []
+    assert not set(map(str.lower, refused)) & {e.requirement.lower() for e in scope_examples()}  # not trained on
+
+
+def test_scope_gate_persists(retriever: Retriever, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = settings.data_dir / "models" / "scope.json"
+    saved = json.loads(path.read_text())  # plain JSON, no pickle
+    assert saved["embedding_model_id"] == retriever.index.model and saved["threshold"] == scope.REFUSE_BELOW
+    monkeypatch.setattr(scope, "train", lambda *args: pytest.fail("a saved gate must not be trained again"))
+    reloaded = Retriever(retriever.index, settings.catalog_dir, settings.data_dir)
+    texts = [PAPER, "hello there", "what is a change request?", "every friday email me the open P1s"]
+    vectors = retriever.index.embedder.encode(texts)
+    assert ScopeModel.load(path) == retriever.scope()
+    assert reloaded.scope().probability(vectors).tolist() == retriever.scope().probability(vectors).tolist()
+    assert [reloaded.in_scope(t) for t in texts] == pytest.approx([retriever.in_scope(t) for t in texts], abs=1e-6)
+    assert not reloaded.scope().fits("another embedding model")  # which load_or_train then retrains
+
+
+def test_pipeline_refuses_before_any_model_call(retriever: Retriever) -> None:
+    class NoEngine:
+        async def complete(self, *args: object, **kwargs: object) -> None:
+            raise AssertionError("the gate must answer before any model call")
+
+    events: list[str] = []
+
+    async def record(kind: str, data: dict) -> None:
+        events.append(kind)
+
+    pipeline = Pipeline(NoEngine(), InProcess(retriever))  # type: ignore[arg-type]
+    result = asyncio.run(pipeline.run("good morning! how are you?", "core", record))
+    assert isinstance(result.answer, OutOfScope) and result.answer.reason.startswith("not a workflow request")
+    assert (result.calls, result.tokens, events) == (0, 0, [])

@@ -21,7 +21,7 @@ from flowgen.workflow import OutOfScope
 from .embedder import Embedder, base_model_path, default_model_path
 from .evaluate import KS, Recall, evaluate, render
 from .index import Index, model_id
-from .scope import cross_validate, load_or_train, training_set
+from .scope import cross_validate, load_or_train, scope_path, training_set
 from .suggest import Retriever
 from .train import fine_tune, make_pairs
 
@@ -119,8 +119,8 @@ def scope_eval(data: DataDir = None, folds: Annotated[int, typer.Option(help="Cr
     settings = Settings()
     try:
         embedder = Embedder(default_model_path(settings), settings.retrieval.batch_size)
-        path = settings.data_dir / "models" / "scope.json"
-        gate = load_or_train(path, embedder, model_id(embedder), settings.dataset_dir)
+        gate = load_or_train(scope_path(settings.data_dir, model_id(embedder)), embedder, model_id(embedder),
+                             settings.dataset_dir)  # fmt: skip
         rows: list[tuple[str, np.ndarray, np.ndarray]] = []
         for name, refs in _splits("all", data, None).items():
             err.print(f"scoring {name} ({len(refs)} requirements)")

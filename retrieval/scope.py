@@ -76,6 +76,11 @@ class ScopeModel(BaseModel):
         return cls.model_validate_json(path.read_text(encoding="utf-8"))
 
 
+def scope_path(data_dir: Path, embedding_model_id: str) -> Path:
+    """One gate per embedder: runs on the base and on the fine-tuned embedder do not retrain each other's."""
+    return data_dir / "models" / f"scope-{embedding_model_id}.json"
+
+
 def refusal(probability: float) -> str:
     return (f"not a workflow request: it reads as a question, a report or a conversation rather than an "
             f"automation to build (p={probability:.2f}); describe what should happen, and when")  # fmt: skip

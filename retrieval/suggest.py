@@ -15,7 +15,7 @@ from flowgen.settings import Settings
 from .documents import Document, documents
 from .embedder import Embedder, default_model_path
 from .index import Index, SyncResult, open_client
-from .scope import ScopeModel, load_or_train
+from .scope import ScopeModel, load_or_train, scope_path
 
 CACHED_VECTORS = 20_000  # query vectors kept (about 30 MB): a long-running service must not grow forever
 _CLAUSES = re.compile(r"[.;:!?\n]+|,?\s+(?:then|and then|after that|also|otherwise|if not|->)\s+|,\s+", re.IGNORECASE)
@@ -92,7 +92,7 @@ class Retriever:
     def scope(self) -> ScopeModel:
         """The out-of-scope gate for this embedder: loaded, or trained on first use (about a minute on CPU)."""
         if self._scope is None:
-            path = self.data_dir / "models" / "scope.json"
+            path = scope_path(self.data_dir, self.index.model)
             dataset = Settings(data_dir=self.data_dir).dataset_dir
             self._scope = load_or_train(path, self.index.embedder, self.index.model, dataset)
         return self._scope

@@ -17,12 +17,12 @@ from ray import serve
 from ray.serve.handle import DeploymentHandle
 
 from flowgen.catalog import Action, Catalog, Table
-from flowgen.errors import ClientError
+from flowgen.errors import ClientError, FlowGenError
 from flowgen.settings import Settings
 from generation.pipeline import Pipeline, Result, normalize
 
 from .auth import Access
-from .faults import status_of
+from .faults import UNAVAILABLE, status_of
 from .handles import RemoteEngine, RemoteSuggester
 from .metrics import Metrics
 from .schemas import ErrorBody, TenantCatalog, WorkflowRequest
@@ -36,10 +36,14 @@ Authorization = Annotated[str | None, Header(description="Bearer <token>, when t
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (400, 401, 403, 404, 422, 503, 504)}
 
 
-@api.exception_handler(Exception)
 async def _error(request: Request, error: Exception) -> JSONResponse:
     status, kind, message = status_of(error)
     return JSONResponse(ErrorBody(error=kind, message=message).model_dump(), status_code=status)
+
+
+# Expected failures get their answer quietly; for any other exception Starlette also logs the traceback.
+for _kind in (FlowGenError, TimeoutError, *UNAVAILABLE, Exception):
+    api.add_exception_handler(_kind, _error)
 
 
 @api.exception_handler(RequestValidationError)

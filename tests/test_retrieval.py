@@ -156,7 +156,7 @@ def test_out_of_scope_gate(retriever: Retriever) -> None:
 
 
 def test_scope_gate_persists(retriever: Retriever, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = settings.data_dir / "models" / "scope.json"
+    path = scope.scope_path(settings.data_dir, retriever.index.model)
     saved = json.loads(path.read_text())  # plain JSON, no pickle
     assert saved["embedding_model_id"] == retriever.index.model and saved["threshold"] == scope.REFUSE_BELOW
     monkeypatch.setattr(scope, "train", lambda *args: pytest.fail("a saved gate must not be trained again"))

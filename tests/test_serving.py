@@ -6,6 +6,7 @@ One application serves the whole module; the tests that kill replicas come last.
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import threading
 import time
@@ -19,7 +20,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from ray import serve
 
 from flowgen.catalog import Catalog
-from flowgen.settings import EngineSettings, ServingSettings, Settings
+from flowgen.catalog.store import DEFAULT_ROOT
+from flowgen.settings import RetrievalSettings, ServingSettings, Settings
 from flowgen.validation import ValidationReport, validate
 from flowgen.workflow import Workflow
 from generation.model import ensure_default_model
@@ -40,11 +42,16 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The application on a fresh data folder (its own catalogs and index), with bearer tokens on."""
-    model = ensure_default_model(Settings().data_dir / "models")  # shared with the other engine tests
+    """The application with its own catalogs and index (the tests change a catalog), bearer tokens on.
+
+    Models (the LM, the out-of-scope gate) come from the usual data folder, shared with the other tests.
+    """
+    ensure_default_model(Settings().data_dir / "models")
+    folder = tmp_path_factory.mktemp("serving")
+    shutil.copytree(DEFAULT_ROOT, folder / "catalogs")
     settings = Settings(
-        data_dir=tmp_path_factory.mktemp("serving"),
-        engine=EngineSettings(model=model),
+        catalog_dir=folder / "catalogs",
+        retrieval=RetrievalSettings(qdrant_path=folder / "qdrant"),
         serving=ServingSettings(port=free_port(), tokens=TOKENS, request_timeout_s=240),
     )
     base = start(settings)

@@ -19,7 +19,7 @@ from ray.serve.handle import DeploymentHandle
 from flowgen.catalog import Action, Catalog, Table
 from flowgen.errors import ClientError, FlowGenError
 from flowgen.settings import Settings
-from generation.pipeline import Pipeline, Result, normalize
+from generation.pipeline import Event, Pipeline, Result, normalize
 
 from .auth import Access
 from .faults import UNAVAILABLE, status_of
@@ -75,7 +75,7 @@ class Ingress:
         self.metrics = Metrics()
         self._metrics_url: str | None = None
 
-    async def _generate(self, body: WorkflowRequest, endpoint: str, on_event: Any = None) -> Result:
+    async def _generate(self, body: WorkflowRequest, endpoint: str, on_event: Event | None = None) -> Result:
         pipeline = Pipeline(self.engine, self.suggester, body.options.style)
         self.metrics.started()
         try:

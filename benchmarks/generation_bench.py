@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import statistics
 import time
+from typing import Any
 
 from flowgen.catalog import load_catalog
 from flowgen.settings import Settings
@@ -43,7 +44,8 @@ OUTLINE = {
 }  # fmt: skip
 
 
-async def measure(engine: Engine, repeats: int) -> None:
+def stage2_calls() -> list[tuple[str, dict[str, Any]]]:
+    """The (prompt, schema) of every stage-2 call of the benchmark workflow (its trigger and steps with inputs)."""
     catalog = load_catalog("core")
     plan = to_plan(OUTLINE)
     calls = []
@@ -52,6 +54,11 @@ async def measure(engine: Engine, repeats: int) -> None:
         if schema["properties"]:
             prompt = inputs_prompt("compact", REQUIREMENT, plan, {}, number, plan.spec(catalog, number), [])
             calls.append((prompt, schema))
+    return calls
+
+
+async def measure(engine: Engine, repeats: int) -> None:
+    calls = stage2_calls()
     await engine.complete(calls[0][0], calls[0][1], 96)  # warm-up: compile the grammar path once
 
     concurrent, sequential = [], []
@@ -64,8 +71,8 @@ async def measure(engine: Engine, repeats: int) -> None:
             await engine.complete(p, s, 200)
         sequential.append(time.perf_counter() - start)
     c, q = statistics.median(concurrent), statistics.median(sequential)
-    print(f"stage 2, {len(plan.steps)} steps, {len(calls)} calls: concurrent {c:.2f} s, sequential {q:.2f} s, "
-          f"ratio {c / q:.2f}")  # fmt: skip
+    steps = len(to_plan(OUTLINE).steps)
+    print(f"stage 2, {steps} steps, {len(calls)} calls: concurrent {c:.2f} s, sequential {q:.2f} s, ratio {c / q:.2f}")
 
     batch = (calls * 2)[:8]
     rates: dict[str, list[float]] = {"constrained": [], "unconstrained": []}

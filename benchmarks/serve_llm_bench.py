@@ -23,32 +23,15 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from generation_bench import OUTLINE, REQUIREMENT  # type: ignore[import-not-found]  # sibling script
+from generation_bench import stage2_calls  # type: ignore[import-not-found]  # sibling script
 
-from flowgen.catalog import load_catalog
 from flowgen.settings import Settings
 from generation.engine import Completion
-from generation.inputs import step_schema
 from generation.model import ensure_default_model
-from generation.outline import to_plan
-from generation.prompts import inputs_prompt
 
 Call = tuple[str, dict[str, Any]]
 Ask = Callable[[str, dict[str, Any], int], Awaitable[Completion]]
 MODEL_ID = "gemma"
-
-
-def stage2_calls() -> list[Call]:
-    """The stage-2 (prompt, schema) pairs of the benchmark workflow, as generation_bench builds them."""
-    catalog = load_catalog("core")
-    plan = to_plan(OUTLINE)
-    calls = []
-    for number in [0] + [s.step for s in plan.steps]:
-        schema, _ = step_schema(catalog, plan, number, ["incident", "sys_user"])
-        if schema["properties"]:
-            prompt = inputs_prompt("compact", REQUIREMENT, plan, {}, number, plan.spec(catalog, number), [])
-            calls.append((prompt, schema))
-    return calls
 
 
 def obeys(answer: Completion, schema: dict[str, Any]) -> bool:

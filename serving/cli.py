@@ -43,6 +43,10 @@ def stop() -> None:
     ray.shutdown()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def serve_command() -> None:
     """Serve the HTTP API: workflows, their event stream, tenant catalogs, /metrics, /docs."""
     settings = Settings()
@@ -53,7 +57,7 @@ def serve_command() -> None:
     for path, flag in (("/v1/workflows", "-s"), ("/v1/workflows:stream", "-N")):
         print(f"  curl {flag} {url}{path} -H 'Content-Type: application/json'{auth} -d '{body}'")
     print("Ctrl-C stops the service.", flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+    signal.signal(signal.SIGTERM, _interrupt)  # a container's stop: shut down as on Ctrl-C
     try:
         while True:
             time.sleep(3600)

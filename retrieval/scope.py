@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -55,8 +54,7 @@ class ScopeModel(BaseModel):
 
     def probability(self, vectors: np.ndarray | list[list[float]]) -> np.ndarray:
         """p(workflow request) for each row of normalised embeddings."""
-        scores = np.asarray(vectors, dtype=np.float64) @ np.asarray(self.coef) + self.intercept
-        return 1.0 / (1.0 + np.exp(-scores))
+        return _probability(np.asarray(vectors, dtype=np.float64), self.coef, self.intercept)
 
     def refuses(self, probability: float) -> bool:
         return probability < self.threshold
@@ -107,10 +105,6 @@ class TrainingSet(BaseModel):
     texts: list[str]
     sources: list[int]
 
-    @property
-    def labels(self) -> np.ndarray:
-        return (np.asarray(self.sources) < 2).astype(int)
-
     def counts(self) -> dict[str, int]:
         names = ("generated_in_scope", "handwritten_in_scope", "out_of_scope")
         return {name: self.sources.count(i) for i, name in enumerate(names)}
@@ -149,8 +143,7 @@ def train(embedder: Embedder, embedding_model_id: str, data: TrainingSet) -> Sco
                       coef=coef, intercept=intercept, trained_on=data.counts())  # fmt: skip
 
 
-def load_or_train(path: Path, embedder: Embedder, embedding_model_id: str, dataset_dir: Path,
-                  say: Callable[[str], None] | None = None) -> ScopeModel:  # fmt: skip
+def load_or_train(path: Path, embedder: Embedder, embedding_model_id: str, dataset_dir: Path) -> ScopeModel:
     """The saved gate if it was trained with this embedder and these examples, else a new one (saved)."""
     if path.is_file():
         try:
@@ -159,12 +152,11 @@ def load_or_train(path: Path, embedder: Embedder, embedding_model_id: str, datas
             model = None  # unreadable: train again
         if model is not None and model.fits(embedding_model_id):
             return model
-    say = say or (lambda message: err.print(message, highlight=False))
     data = training_set(dataset_dir)
-    say(f"training the out-of-scope gate on {len(data.texts)} requirements ({data.counts()}) ...")
+    err.print(f"training the out-of-scope gate on {len(data.texts)} requirements ({data.counts()}) ...")
     model = train(embedder, embedding_model_id, data)
     model.save(path)
-    say(f"saved {path}")
+    err.print(f"saved {path}", highlight=False)
     return model
 
 
@@ -176,5 +168,9 @@ def cross_validate(vectors: np.ndarray, sources: np.ndarray, folds: int = 5, see
     out = np.zeros(len(sources))
     for train_rows, test_rows in StratifiedKFold(folds, shuffle=True, random_state=seed).split(vectors, sources):
         coef, intercept = fit(vectors[train_rows], sources[train_rows])
-        out[test_rows] = 1.0 / (1.0 + np.exp(-(vectors[test_rows] @ np.asarray(coef) + intercept)))
+        out[test_rows] = _probability(vectors[test_rows], coef, intercept)
     return out
+
+
+def _probability(vectors: np.ndarray, coef: list[float], intercept: float) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-(vectors @ np.asarray(coef) + intercept)))

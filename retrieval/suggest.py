@@ -46,15 +46,18 @@ class Retriever:
 
     def prefetch(self, texts: list[str]) -> None:
         """Embed many queries in batches ahead of use (evaluation, a workflow's stage-2 calls)."""
-        todo = list(dict.fromkeys(t for t in texts if t.strip() and t not in self._cache))
-        for text, vector in zip(todo, self.index.embedder.encode(todo), strict=True):
-            self._remember(text, vector.tolist())
+        self._embed_missing([t for t in texts if t.strip()])
 
-    def _remember(self, text: str, vector: list[float]) -> None:
-        self._cache[text] = vector
-        self._cache.move_to_end(text)
+    def _embed_missing(self, texts: list[str]) -> dict[str, list[float]]:
+        """Embed the texts not cached yet, in one batch, and remember them (the oldest are forgotten)."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        fresh = dict(zip(missing, (v.tolist() for v in self.index.embedder.encode(missing)), strict=True))
+        for text, vector in fresh.items():
+            self._cache[text] = vector
+            self._cache.move_to_end(text)
         while len(self._cache) > CACHED_VECTORS:
             self._cache.popitem(last=False)
+        return fresh
 
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder | None = None) -> Retriever:
@@ -83,10 +86,7 @@ class Retriever:
         texts = [t for t in texts if t and t.strip()]
         if not texts:
             raise ClientError("empty query: give a requirement or an annotation")
-        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        fresh = dict(zip(missing, (v.tolist() for v in self.index.embedder.encode(missing)), strict=True))
-        for text, vector in fresh.items():
-            self._remember(text, vector)
+        fresh = self._embed_missing(texts)
         return [self._cache.get(t) or fresh[t] for t in texts]
 
     def scope(self) -> ScopeModel:

@@ -33,7 +33,8 @@ api = FastAPI(
     version="0.1.0",
 )
 Authorization = Annotated[str | None, Header(description="Bearer <token>, when the service has tokens.")]
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (400, 401, 403, 404, 422, 503, 504)}
+ERROR_CODES = (400, 401, 403, 404, 422, 502, 503, 504)
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in ERROR_CODES}
 
 
 async def _error(request: Request, error: Exception) -> JSONResponse:

@@ -46,8 +46,10 @@ class Metrics:
         for stage in ("retrieve", "outline", "inputs"):
             if stage in result.timings:
                 self.stage.observe(result.timings[stage], tags={"stage": stage})
-        self.to_outline.observe(result.timings["time_to_outline"])
-        self.tokens.inc(result.tokens)
+        if "time_to_outline" in result.timings:  # the out-of-scope gate answers before any outline
+            self.to_outline.observe(result.timings["time_to_outline"])
+        if result.tokens:  # Ray counters take only positive increments
+            self.tokens.inc(result.tokens)
         if result.calls > 1:
             self.batch.observe(result.calls - 1)
         valid = result.report is None or not result.report.violations

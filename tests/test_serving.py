@@ -95,6 +95,14 @@ def test_paper_example_over_http(url: str, core: Catalog) -> None:
     assert {"retrieve", "outline", "inputs", "time_to_outline", "total"} <= set(body["timings"])
 
 
+def test_a_request_for_no_workflow_is_refused_without_a_model_call(url: str) -> None:
+    response = post(url, {"requirement": "write a haiku about change management"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["answer"]["out_of_scope"] is True and "not a workflow request" in body["answer"]["reason"]
+    assert body["calls"] == 0 and body["tokens"] == 0
+
+
 def test_stream_shows_the_outline_before_the_inputs(url: str) -> None:
     seen = events(url, {"requirement": PAPER})
     kinds = [kind for kind, _ in seen]

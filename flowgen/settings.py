@@ -22,6 +22,12 @@ class EngineSettings(BaseModel):
         "xgrammar", description="Library that compiles the JSON schemas into token masks (see docs/generation.md)."
     )
     dtype: str = "bfloat16"
+    runtime: Literal["vllm", "transformers"] = Field(
+        "vllm",
+        description="What runs the model for `flowgen generate` / `predict` (the service always runs vLLM): "
+        "transformers loads the folder (and lora) as saved, constrained by outlines, one call at a time; "
+        "for evaluating training checkpoints and machines without vLLM.",
+    )
     enforce_eager: bool = False
     openai_url: str | None = Field(
         None,

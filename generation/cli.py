@@ -19,6 +19,7 @@ from flowgen.settings import Settings
 from flowgen.workflow import Workflow
 from retrieval.suggest import Retriever
 
+from .checkpoint import CheckpointEngine
 from .engine import Engine
 from .model import ensure_default_model
 from .pipeline import InProcess, Pipeline
@@ -26,10 +27,11 @@ from .prompts import Style
 from .remote import OpenAIEngine
 
 T = TypeVar("T")
+Runtime = Engine | OpenAIEngine | CheckpointEngine
 
 
-def start(settings: Settings) -> tuple[Engine | OpenAIEngine, Retriever]:
-    """The engine (a configured OpenAI-compatible server, else vLLM in-process) and the retriever, index synced."""
+def start(settings: Settings) -> tuple[Runtime, Retriever]:
+    """The engine (a configured OpenAI-compatible server, else the model in-process) and the retriever, index synced."""
     engine_settings = settings.engine
     retriever = Retriever.open(settings)
     retriever.sync_all()
@@ -38,16 +40,25 @@ def start(settings: Settings) -> tuple[Engine | OpenAIEngine, Retriever]:
         err.print(f"generating with {remote.model} at {remote.url} ({remote.api} API)")
         return remote, retriever
     model = engine_settings.model or ensure_default_model(settings.data_dir / "models")
+    if engine_settings.runtime == "transformers":
+        err.print(f"loading {model} in transformers (constraints by outlines)")
+        return CheckpointEngine(model, engine_settings.lora), retriever
     err.print(f"starting the engine on {model} (about two minutes on a 2-core CPU)")
     return Engine(engine_settings, model), retriever
 
 
-async def _closing(engine: Engine | OpenAIEngine, job: Awaitable[T]) -> T:
+async def _closing(engine: Runtime, job: Awaitable[T]) -> T:
     """Await `job`, then close the engine's connections on this same loop (a remote client's cannot outlive it)."""
     try:
         return await job
     finally:
         await engine.aclose()
+
+
+def _stop(engine: Runtime, retriever: Retriever) -> None:
+    """Stop both before the interpreter exits: their finalizers fail noisily once it is tearing down."""
+    engine.shutdown()
+    retriever.index.client.close()
 
 
 def generate(
@@ -71,7 +82,7 @@ def generate(
     except FlowGenError as error:
         raise fail(error) from error
     finally:
-        engine.shutdown()
+        _stop(engine, retriever)
     print(json.dumps(result.answer.model_dump(mode="json", exclude_none=True), indent=2))
     for line in result.failures + [str(v) for v in (result.report.violations if result.report else [])]:
         err.print(f"[yellow]{line}[/yellow]", highlight=False)
@@ -124,7 +135,7 @@ def predict(
     try:
         asyncio.run(_closing(engine, run_all()))
     finally:
-        engine.shutdown()
+        _stop(engine, retriever)
     err.print(
         f"wrote {path}; score it with: flowgen eval --predictions {path} "
         f"--references {settings.dataset_dir}/{split}.jsonl --out var/eval/{split}"

@@ -116,4 +116,7 @@ class Engine:
         """Nothing of the engine is bound to the caller's loop; `shutdown()` stops it."""
 
     def shutdown(self) -> None:
-        self.llm.shutdown()
+        """Stop the engine core; later calls do nothing."""
+        if hasattr(self, "llm"):
+            self.llm.shutdown()
+            del self.llm  # collected now: its finalizer fails if it runs at exit, once vLLM's globals are gone

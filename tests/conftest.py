@@ -8,7 +8,11 @@ from pathlib import Path
 import pytest
 
 from flowgen.catalog import Catalog, load_catalog
+from flowgen.workflow import Workflow
 from generation.engine import Completer, GenerationFailed
+from retrieval.embedder import Embedder, base_model_path
+from retrieval.index import Index
+from retrieval.suggest import Retriever
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PAPER = (
@@ -22,10 +26,26 @@ def core() -> Catalog:
     return load_catalog("core")
 
 
+@pytest.fixture(scope="session")
+def core_retriever() -> Retriever:
+    """The core catalog indexed in memory with the base embedder, for the tests that run the pipeline."""
+    from qdrant_client import QdrantClient
+
+    retriever = Retriever(Index(QdrantClient(":memory:"), Embedder(base_model_path())))
+    retriever.sync_tenant("core")
+    return retriever
+
+
 @pytest.fixture
 def example() -> dict:
     """The spec's example (the paper's Figure 1) as a fresh JSON object per test."""
     return copy.deepcopy(json.loads((FIXTURES / "inactive-user-incidents.json").read_text()))
+
+
+def max_calls(workflow: Workflow) -> int:
+    """The paper's bound, N + 1 calls for N steps: the outline, then one per step with inputs. The
+    trigger is a step here (a node of the FlowSim tree, with its own inputs call)."""
+    return 1 + len(workflow.components) + (workflow.trigger is not None)
 
 
 def assert_max_tokens_is_a_failure(engine: Completer, run: asyncio.Runner) -> None:

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from qdrant_client import QdrantClient
 
 from flowgen.settings import Settings
 from flowgen.workflow import Workflow
@@ -22,10 +21,8 @@ from generation.engine import GenerationFailed
 from generation.model import ensure_default_model
 from generation.pipeline import InProcess, Pipeline
 from generation.remote import Api, OpenAIEngine
-from retrieval.embedder import Embedder, base_model_path
-from retrieval.index import Index
 from retrieval.suggest import Retriever
-from tests.conftest import PAPER, assert_max_tokens_is_a_failure
+from tests.conftest import PAPER, assert_max_tokens_is_a_failure, max_calls
 
 pytestmark = pytest.mark.slow
 
@@ -119,11 +116,9 @@ def test_http_and_connection_errors_are_generation_failures(engine: OpenAIEngine
             run.run(client.aclose())
 
 
-def test_paper_example_through_the_server(engine: OpenAIEngine, run: asyncio.Runner) -> None:
-    retriever = Retriever(Index(QdrantClient(":memory:"), Embedder(base_model_path())))
-    retriever.sync_tenant("core")
-    result = run.run(Pipeline(engine, InProcess(retriever)).run(PAPER, "core"))
+def test_paper_example_through_the_server(engine: OpenAIEngine, run: asyncio.Runner, core_retriever: Retriever) -> None:
+    result = run.run(Pipeline(engine, InProcess(core_retriever)).run(PAPER, "core"))
     assert isinstance(result.answer, Workflow)
     assert result.report is not None and result.report.violations == [], result.report
     assert result.failures == []
-    assert 2 <= result.calls <= len(result.answer.components) + 1
+    assert 2 <= result.calls <= max_calls(result.answer)

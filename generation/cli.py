@@ -14,7 +14,7 @@ from flowdata.splits import load_split
 from flowgen.catalog.store import CORE
 from flowgen.console import err, fail, progress
 from flowgen.errors import FlowGenError
-from flowgen.evaluation.records import Prediction, write_jsonl
+from flowgen.evaluation.records import Cost, Prediction, write_jsonl
 from flowgen.settings import Settings
 from flowgen.workflow import Workflow
 from retrieval.suggest import Retriever
@@ -125,7 +125,9 @@ def predict(
                         ref.requirement, ref.tenant, perfect_steps=expected if perfect_rag else None
                     )
                     done[ref.id] = Prediction(
-                        id=ref.id, output=result.answer.model_dump(mode="json", exclude_none=True)
+                        id=ref.id,
+                        output=result.answer.model_dump(mode="json", exclude_none=True),
+                        cost=Cost(tokens=result.tokens, calls=result.calls, seconds=result.timings),
                     )
                 except FlowGenError as error:
                     done[ref.id] = Prediction(id=ref.id, error=str(error))

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from flowgen.evaluation.harness import evaluate
-from flowgen.evaluation.records import Prediction, Reference
+from flowgen.evaluation.records import Cost, Prediction, Reference
 from flowgen.evaluation.report import write_report
 
 
@@ -71,3 +71,20 @@ def test_report_files(references: list[Reference], example: dict, tmp_path: Path
     assert matrix[0] == "sample_id,trigger_conditional,logic_foreach,out_of_scope,outline,inputs"
     assert matrix[1] == "a,1,1,0,100.0,100.0"
     assert json.loads(paths[0].read_text())["summary"]["samples"] == 5
+
+
+def test_cost_per_answer_counts_only_answers_that_called_the_model(references: list[Reference], example: dict) -> None:
+    def cost(tokens: int, calls: int, total: float) -> Cost:
+        return Cost(tokens=tokens, calls=calls, seconds={"time_to_outline": total / 2, "total": total})
+
+    predictions = {
+        "a": Prediction(id="a", output=example, cost=cost(100, 4, 10.0)),
+        "b": Prediction(id="b", output=example, cost=cost(200, 6, 30.0)),
+        "c": Prediction(id="c", output={"out_of_scope": True, "reason": "gate"}, cost=cost(0, 0, 0.1)),
+        "e": Prediction(id="e", output=example),  # an older prediction file: no cost recorded
+    }
+    report = evaluate(references, predictions)
+    assert report.cost is not None
+    assert (report.cost.answers, report.cost.tokens_mean, report.cost.calls_mean) == (2, 150.0, 5.0)
+    assert (report.cost.time_to_outline_median_s, report.cost.total_median_s) == (10.0, 20.0)
+    assert evaluate(references, {"a": Prediction(id="a", output=example)}).cost is None

@@ -8,7 +8,7 @@ catalog errors. Missing or unparsable predictions score 0. Refusals follow spec 
 from __future__ import annotations
 
 from collections.abc import Callable
-from statistics import fmean
+from statistics import fmean, median
 
 from pydantic import BaseModel
 
@@ -19,7 +19,7 @@ from flowgen.metrics.flowsim import flowsim
 from flowgen.validation import validate
 from flowgen.workflow import OutOfScope, Workflow, parse_answer
 
-from .records import Prediction, Reference
+from .records import Cost, Prediction, Reference
 
 
 class SampleScore(BaseModel):
@@ -60,8 +60,20 @@ class Summary(BaseModel):
     missed_refusals: int
 
 
+class CostSummary(BaseModel):
+    """Per answer, over the predictions that recorded their cost (`flowgen predict` does)."""
+
+    answers: int
+    tokens_mean: float
+    calls_mean: float
+    time_to_outline_median_s: float
+    total_median_s: float
+    total_p90_s: float
+
+
 class EvalReport(BaseModel):
     summary: Summary
+    cost: CostSummary | None = None
     features: list[FeatureScore]
     samples: list[SampleScore]
 
@@ -115,7 +127,24 @@ def evaluate(
         samples.append(score_sample(ref, predictions.get(ref.id), catalogs(ref.tenant)))
         if on_sample:
             on_sample()
-    return EvalReport(summary=_summary(samples), features=_features(samples), samples=samples)
+    costs = [p.cost for r in references if (p := predictions.get(r.id)) and p.cost]
+    return EvalReport(summary=_summary(samples), cost=_cost(costs), features=_features(samples), samples=samples)
+
+
+def _cost(costs: list[Cost]) -> CostSummary | None:
+    """Over the answers that called the model: a refusal by the retriever-side gate generates nothing."""
+    costs = [c for c in costs if c.calls]
+    if not costs:
+        return None
+    totals = sorted(c.seconds["total"] for c in costs)
+    return CostSummary(
+        answers=len(costs),
+        tokens_mean=fmean(c.tokens for c in costs),
+        calls_mean=fmean(c.calls for c in costs),
+        time_to_outline_median_s=median(c.seconds["time_to_outline"] for c in costs),
+        total_median_s=median(totals),
+        total_p90_s=totals[min(len(totals) - 1, int(0.9 * len(totals)))],
+    )
 
 
 def _pct(samples: list[SampleScore], test: Callable[[SampleScore], bool]) -> float:

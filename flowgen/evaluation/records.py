@@ -25,6 +25,15 @@ class Reference(BaseModel):
     source: str = Field("generated", description="'generated' or 'handwritten'.")
 
 
+class Cost(BaseModel):
+    """What producing one answer took on the machine that ran it."""
+
+    model_config = ConfigDict(extra="forbid")
+    tokens: int = Field(ge=0, description="Tokens generated, both stages.")
+    calls: int = Field(ge=0, description="Model calls, both stages.")
+    seconds: dict[str, float] = Field(description="retrieve, outline, inputs, time_to_outline, total.")
+
+
 class Prediction(BaseModel):
     """What a system answered for a reference id: a workflow or refusal object, or raw model text."""
 
@@ -32,6 +41,7 @@ class Prediction(BaseModel):
     id: str
     output: dict[str, Any] | str | None = None
     error: str | None = Field(None, description="Why generation produced no output, if it did not.")
+    cost: Cost | None = None
 
 
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:

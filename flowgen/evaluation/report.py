@@ -65,8 +65,18 @@ def render_markdown(report: EvalReport) -> str:
                 ]
             ],
         ),  # fmt: skip
-        "\n## Feature subsets (Table 5)\n",
     ]
+    if (c := report.cost) is not None:
+        parts += [
+            "\n## Cost per answer (answers that called the model, on the machine that generated them)\n",
+            _table(
+                ["answers", "tokens (mean)", "model calls (mean)", "time to outline (median)", "total (median)",
+                 "total (p90)"],
+                [[str(c.answers), f"{c.tokens_mean:.0f}", f"{c.calls_mean:.1f}", f"{c.time_to_outline_median_s:.1f} s",
+                  f"{c.total_median_s:.1f} s", f"{c.total_p90_s:.1f} s"]],
+            ),
+        ]  # fmt: skip
+    parts.append("\n## Feature subsets (Table 5)\n")
     by_name = {f.feature: f for f in report.features}
     rows: list[list[str]] = []
     for group, members in GROUPS.items():

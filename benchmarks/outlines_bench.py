@@ -91,7 +91,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings()
     model = settings.engine.model or ensure_default_model(settings.data_dir / "models")
-    engine = CheckpointEngine(model, settings.engine.lora)
+    engine = CheckpointEngine(model, settings.engine.lora, settings.engine.dtype)
     calls = {"outline": [stage1_call()], "stage 2 inputs": stage2_calls()}
     asyncio.run(measure(engine, calls, args.repeats))
 

@@ -35,8 +35,11 @@ def backend_for(schema: dict[str, Any]) -> Backend:
 
 
 class CheckpointEngine:
-    def __init__(self, model: Path, lora: Path | None = None, backend: Backend | None = None) -> None:
-        """`backend`: force one library for every constraint (benchmarks); default: `backend_for` each."""
+    def __init__(
+        self, model: Path, lora: Path | None = None, dtype: str = "bfloat16", backend: Backend | None = None
+    ) -> None:
+        """`dtype`: the served one, so that a checkpoint is scored with the numerics it will be served with.
+        `backend`: one library for every constraint (benchmarks); default: `backend_for` each."""
         import outlines
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -44,8 +47,7 @@ class CheckpointEngine:
         self.model = model
         self.backend = backend
         tokenizer = AutoTokenizer.from_pretrained(str(model))
-        # float32: on CPUs without bf16 matrix units, bf16 matmuls in torch are slower than fp32 ones.
-        hf = AutoModelForCausalLM.from_pretrained(str(model), dtype=torch.float32)
+        hf = AutoModelForCausalLM.from_pretrained(str(model), dtype=getattr(torch, dtype))
         if lora is not None:
             from peft import PeftModel
 

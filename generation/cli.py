@@ -42,7 +42,7 @@ def start(settings: Settings) -> tuple[Runtime, Retriever]:
     model = engine_settings.model or ensure_default_model(settings.data_dir / "models")
     if engine_settings.runtime == "transformers":
         err.print(f"loading {model} in transformers (constraints by outlines)")
-        return CheckpointEngine(model, engine_settings.lora), retriever
+        return CheckpointEngine(model, engine_settings.lora, engine_settings.dtype), retriever
     err.print(f"starting the engine on {model} (about two minutes on a 2-core CPU)")
     return Engine(engine_settings, model), retriever
 

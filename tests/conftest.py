@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,14 @@ PAPER = (
 @pytest.fixture(scope="session")
 def core() -> Catalog:
     return load_catalog("core")
+
+
+@pytest.fixture(scope="module")
+def run() -> Iterator[asyncio.Runner]:
+    """One event loop per module: an engine's output handler, a client's connections, belong to the loop
+    that first used them."""
+    with asyncio.Runner() as runner:
+        yield runner
 
 
 @pytest.fixture(scope="session")

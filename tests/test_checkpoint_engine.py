@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -20,12 +19,6 @@ from retrieval.suggest import Retriever
 from tests.conftest import PAPER, assert_max_tokens_is_a_failure, max_calls
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def run() -> Iterator[asyncio.Runner]:
-    with asyncio.Runner() as runner:
-        yield runner
 
 
 @pytest.fixture(scope="module")

@@ -21,13 +21,6 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="session")
-def run() -> Iterator[asyncio.Runner]:
-    """One event loop for every call: the engine's output handler lives on the loop that first used it."""
-    with asyncio.Runner() as runner:
-        yield runner
-
-
-@pytest.fixture(scope="session")
 def engine() -> Iterator[Engine]:
     settings = Settings()
     engine = Engine(settings.engine, ensure_default_model(settings.data_dir / "models"))

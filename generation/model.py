@@ -28,8 +28,8 @@ def ensure_default_model(cache: Path) -> Path:
 
 def _bos_first(folder: Path) -> None:
     """Gemma is trained with <bos> before every text, but the tokenizer read from the GGUF adds none,
-    and vLLM and transformers both tokenize with it: make it add <bos> (also in a folder converted
-    before this fix)."""
+    and vLLM and transformers both tokenize with the saved one: `_convert` makes it add <bos>; this
+    repairs a folder converted before it did."""
     post = json.loads((folder / "tokenizer.json").read_text()).get("post_processor") or {}
     if "<bos>" in (post.get("special_tokens") or {}):
         return
@@ -52,6 +52,7 @@ def _convert(cache: Path, target: Path) -> None:
     gguf = gemma.assemble(cache / gemma.MODEL_NAME)
     model = AutoModelForCausalLM.from_pretrained(str(cache), gguf_file=gguf.name, dtype=torch.bfloat16)
     tokenizer = AutoTokenizer.from_pretrained(str(cache), gguf_file=gguf.name)
+    tokenizer.add_bos_token = True  # see _bos_first
     # transformers refuses to save a model it de-quantized from GGUF unless the quantizer is gone.
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):

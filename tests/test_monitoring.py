@@ -1,0 +1,81 @@
+"""Prometheus rules and the Grafana dashboard (deploy/): promtool's checks and unit tests, the dashboard's shape.
+
+That every query returns data from a Prometheus scraping the real application is tested with the
+running application, in tests/test_serving.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from serving.monitoring import DASHBOARD, ROOT, RULES, queries
+
+PROMETHEUS = ROOT / "deploy" / "prometheus"
+
+
+def promtool(*args: str) -> subprocess.CompletedProcess[str]:
+    binary = shutil.which("promtool")
+    assert binary, "promtool is installed by ./dev (Debian's prometheus package)"
+    return subprocess.run([binary, *args], capture_output=True, text=True, timeout=120, cwd=PROMETHEUS)
+
+
+def test_rules_pass_promtool_check() -> None:
+    done = promtool("check", "rules", RULES.name)
+    assert done.returncode == 0 and "SUCCESS" in done.stdout, done.stdout + done.stderr
+
+
+def test_rules_unit_tests_pass() -> None:
+    """rules_test.yml: every alert fires on the series that should fire it, and not on healthy ones."""
+    done = promtool("test", "rules", "rules_test.yml")
+    assert done.returncode == 0 and "SUCCESS" in done.stdout, done.stdout + done.stderr
+
+
+def test_every_alert_is_unit_tested() -> None:
+    alerts = {r["alert"] for g in yaml.safe_load(RULES.read_text())["groups"] for r in g["rules"] if "alert" in r}
+    tested = {t["alertname"] for case in yaml.safe_load((PROMETHEUS / "rules_test.yml").read_text())["tests"]
+              for t in case.get("alert_rule_test", []) if t["exp_alerts"]}  # fmt: skip
+    assert alerts == tested
+
+
+def test_dashboard_panels_are_laid_out_and_use_the_datasource_variable() -> None:
+    dashboard = json.loads(DASHBOARD.read_text())
+    panels = dashboard["panels"]
+    assert len({p["id"] for p in panels}) == len(panels)
+    cells = set()
+    for panel in panels:
+        box = panel["gridPos"]
+        assert box["x"] + box["w"] <= 24
+        area = {(x, y) for x in range(box["x"], box["x"] + box["w"]) for y in range(box["y"], box["y"] + box["h"])}
+        assert not cells & area, f"{panel['title']} overlaps another panel"
+        cells |= area
+        assert panel["targets"] and all(t["datasource"]["uid"] == "${datasource}" for t in panel["targets"])
+    assert dashboard["templating"]["list"][0]["name"] == "datasource"
+
+
+def test_every_flowgen_metric_has_a_panel() -> None:
+    """A metric recorded in serving/metrics.py that no panel shows fails here."""
+    recorded = set(re.findall(r'"(flowgen_\w+)"', (ROOT / "serving" / "metrics.py").read_text()))
+    shown = " ".join(q.expr for q in queries() if q.source.startswith("panel"))
+    assert recorded and {m for m in recorded if f"ray_{m}" not in shown} == set()
+
+
+def test_alerts_become_bool_comparisons_that_always_return_a_value() -> None:
+    found = {q.source: q.expr for q in queries()}
+    assert found["alert FlowGenErrorRateHigh"] == ":flowgen_errors:ratio_rate5m > bool 0.05"
+    assert found["alert FlowGenStageLatencyHigh"].startswith("stage:flowgen_stage_seconds:p95_5m > bool on (stage)")
+    assert all(" bool " in expr for source, expr in found.items() if source.startswith("alert"))
+    assert not any("$__" in expr for expr in found.values())
+
+
+def test_every_query_parses(tmp_path: Path) -> None:
+    """promtool parses each expression (as a recording rule) before any Prometheus runs it."""
+    rules = [{"record": f"q:{i}", "expr": q.expr} for i, q in enumerate(queries())]
+    (tmp_path / "all.yml").write_text(yaml.safe_dump({"groups": [{"name": "queries", "rules": rules}]}))
+    done = promtool("check", "rules", str(tmp_path / "all.yml"))
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -16,6 +16,10 @@ def progress() -> Progress:
 
 
 def fail(error: Exception, code: int = 2) -> typer.Exit:
-    """Print a clear error (no traceback) and the exit to raise: `raise fail(error) from error`."""
-    err.print(f"[red]error:[/red] {error}", highlight=False)
+    """Print a clear error (no traceback) and the exit to raise: `raise fail(error) from error`.
+
+    The terminal is the operator's: a server error's detail (paths, the library's message) is shown too.
+    """
+    detail = getattr(error, "detail", "")
+    err.print(f"[red]error:[/red] {error}" + (f"\n{detail}" if detail else ""), highlight=False)
     return typer.Exit(code)

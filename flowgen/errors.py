@@ -1,4 +1,9 @@
-"""One error hierarchy: client errors (bad input, 4xx) apart from server errors (5xx)."""
+"""One error hierarchy: client errors (bad input, 4xx) apart from server errors (5xx).
+
+A client error's message tells the caller what to change and is shown as it is. A server error's
+message says what failed, in words safe to show anyone; what an operator needs (paths, file
+contents, a library's own message) goes in `detail`, which only the log gets.
+"""
 
 from __future__ import annotations
 
@@ -21,11 +26,41 @@ class WorkflowParseError(ClientError):
     status_code = 422
 
 
+class InvalidTenantName(ClientError):
+    """A tenant name that is not an identifier (it is never taken as a path)."""
+
+    status_code = 422
+
+
 class UnknownTenantError(ClientError):
     status_code = 404
 
 
 class CatalogError(ClientError):
-    """A catalog file that does not validate, or catalog entries that point at nothing."""
+    """A catalog change or document that does not check: entries that point at nothing, duplicates."""
 
     status_code = 422
+
+
+class ServerError(FlowGenError):
+    """Our side failed. `retryable`: whether the same request may succeed later without anyone's fix."""
+
+    status_code = 500
+    retryable = False
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
+class CatalogUnavailable(ServerError):
+    """A stored catalog that cannot be read or does not check: an operator must repair it."""
+
+    status_code = 503
+
+
+class IndexUnavailable(ServerError):
+    """The vector index cannot be reached or does not hold a catalog yet."""
+
+    status_code = 503
+    retryable = True

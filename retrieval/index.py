@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from qdrant_client import QdrantClient
 from qdrant_client import models as qm
 
-from flowgen.errors import FlowGenError
+from flowgen.errors import IndexUnavailable
 
 from .documents import Document
 from .embedder import Embedder
@@ -34,23 +34,19 @@ class SyncResult(BaseModel):
     unchanged: int = 0
 
 
-class IndexUnavailable(FlowGenError):
-    status_code = 503
-
-
 def open_client(url: str | None, path: Path) -> QdrantClient:
     if url:
         client = QdrantClient(url=url, timeout=5, check_compatibility=False)
         try:
             client.get_collections()
         except Exception as err:  # the client raises transport-specific errors
-            raise IndexUnavailable(f"Qdrant at {url} does not answer: {err}") from err
+            raise IndexUnavailable("the index server (Qdrant) does not answer", f"{url}: {err}") from err
         return client
     path.mkdir(parents=True, exist_ok=True)
     try:
         return QdrantClient(path=str(path))
     except RuntimeError as err:  # "already accessed by another instance"
-        raise IndexUnavailable(f"Qdrant folder {path} is in use by another process: {err}") from err
+        raise IndexUnavailable("the index folder is in use by another process", f"{path}: {err}") from err
 
 
 def model_id(embedder: Embedder) -> str:

@@ -17,12 +17,13 @@ from ray import serve
 from ray.serve.handle import DeploymentHandle
 
 from flowgen.catalog import Action, Catalog, Table
+from flowgen.catalog.names import TenantName
 from flowgen.errors import ClientError, FlowGenError
 from flowgen.settings import Settings
 from generation.pipeline import Event, Pipeline, Result, normalize
 
 from .auth import Access
-from .faults import UNAVAILABLE, status_of
+from .faults import UNAVAILABLE, answer, problem
 from .handles import RemoteEngine, RemoteSuggester
 from .metrics import Metrics
 from .schemas import ErrorBody, TenantCatalog, WorkflowRequest
@@ -38,8 +39,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code i
 
 
 async def _error(request: Request, error: Exception) -> JSONResponse:
-    status, kind, message = status_of(error)
-    return JSONResponse(ErrorBody(error=kind, message=message).model_dump(), status_code=status)
+    status, body = answer(error)
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status)
 
 
 # Expected failures get their answer quietly; for any other exception Starlette also logs the traceback.
@@ -84,7 +85,7 @@ class Ingress:
                 result = await pipeline.run(body.requirement, body.tenant, on_event)
         except BaseException as error:
             if not isinstance(error, asyncio.CancelledError):
-                self.metrics.errors.inc(tags={"kind": status_of(error)[1]})
+                self.metrics.errors.inc(tags={"kind": problem(error).kind})
             raise
         finally:
             self.metrics.finished()
@@ -113,8 +114,8 @@ class Ingress:
                 result = await self._generate(body, "stream", push)
                 await push("done", result.model_dump(mode="json", exclude_none=True))
             except Exception as error:
-                status, kind, message = status_of(error)
-                await push("error", {"status": status, "error": kind, "message": message})
+                status, failure = answer(error)
+                await push("error", {"status": status, **failure.model_dump(exclude_none=True)})
 
         task = asyncio.create_task(produce())
 
@@ -135,13 +136,13 @@ class Ingress:
         return self.access.visible(authorization, await self.retriever.tenants.remote())
 
     @api.get("/v1/tenants/{tenant}/catalog", responses=ERRORS)
-    async def catalog(self, tenant: str, authorization: Authorization = None) -> TenantCatalog:
+    async def catalog(self, tenant: TenantName, authorization: Authorization = None) -> TenantCatalog:
         self.access.check(authorization, tenant)
         return _view(await self.suggester.catalog(tenant))
 
     @api.get("/v1/tenants/{tenant}/suggestions", responses=ERRORS)
     async def suggestions(
-        self, tenant: str, q: str, k: int = 10, authorization: Authorization = None
+        self, tenant: TenantName, q: str, k: int = 10, authorization: Authorization = None
     ) -> dict[str, list[str]]:
         """What retrieval suggests for a requirement: steps for the outline, tables for the inputs."""
         self.access.check(authorization, tenant)
@@ -153,7 +154,7 @@ class Ingress:
 
     @api.put("/v1/tenants/{tenant}/actions/{action_id}", responses=ERRORS)
     async def put_action(
-        self, tenant: str, action_id: str, action: Action, authorization: Authorization = None
+        self, tenant: TenantName, action_id: str, action: Action, authorization: Authorization = None
     ) -> Action:
         """Add or change a custom step; refused (and nothing changed) if the catalog would not check."""
         self.access.check(authorization, tenant)
@@ -162,7 +163,9 @@ class Ingress:
         return (await self.retriever.put.remote(tenant, action)).actions[action_id]
 
     @api.put("/v1/tenants/{tenant}/tables/{name}", responses=ERRORS)
-    async def put_table(self, tenant: str, name: str, table: Table, authorization: Authorization = None) -> Table:
+    async def put_table(
+        self, tenant: TenantName, name: str, table: Table, authorization: Authorization = None
+    ) -> Table:
         """Add or change a table; refused (and nothing changed) if the catalog would not check."""
         self.access.check(authorization, tenant)
         if table.name != name:

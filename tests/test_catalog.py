@@ -8,7 +8,7 @@ import pytest
 
 from flowgen.catalog import Action, Catalog, Column, InputSpec, Table, load_catalog
 from flowgen.catalog.store import DEFAULT_ROOT, put_entry
-from flowgen.errors import CatalogError, UnknownTenantError
+from flowgen.errors import CatalogError, CatalogUnavailable, UnknownTenantError
 
 ITSM_TABLES = [
     "incident", "problem", "change_request", "sc_request", "sc_req_item", "sc_task", "task", "task_sla",
@@ -71,12 +71,14 @@ def test_tenant_extends_core(tmp_path: Path) -> None:
         ({"actions": [{"id": "log", "label": "Log again", "description": "dup"}]}, "action 'log' is defined twice"),
     ],
 )  # fmt: skip
-def test_bad_tenant_catalog_is_refused(tmp_path: Path, document: dict, message: str) -> None:
+def test_bad_stored_catalog_is_a_server_error_whose_detail_says_why(tmp_path: Path, document: dict,
+                                                                     message: str) -> None:  # fmt: skip
     root = copy_root(tmp_path)
     (root / "tenants" / "broken").mkdir(parents=True)
     (root / "tenants" / "broken" / "catalog.json").write_text(json.dumps(document))
-    with pytest.raises(CatalogError, match=message):
+    with pytest.raises(CatalogUnavailable, match="stored catalog of tenant 'broken'") as caught:
         load_catalog("broken", root)
+    assert message in caught.value.detail and str(root) not in str(caught.value)  # the path is for the log only
 
 
 def test_put_entry_adds_and_changes_only_valid_entries(tmp_path: Path) -> None:

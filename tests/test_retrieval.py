@@ -12,7 +12,7 @@ import pytest
 
 from flowdata.splits import handwritten
 from flowgen.catalog.store import DEFAULT_ROOT
-from flowgen.errors import CatalogError, ClientError, UnknownTenantError
+from flowgen.errors import CatalogUnavailable, ClientError, UnknownTenantError
 from flowgen.settings import Settings
 from flowgen.workflow import OutOfScope
 from generation.pipeline import InProcess, Pipeline
@@ -104,7 +104,7 @@ def test_update_without_rebuild_and_failed_update(retriever: Retriever, root: Pa
     assert retriever.steps("buy bullion for the vault", "banking", k=1)[0].key == "order_gold_bars"
 
     path.write_text('{"actions": [{"id": "Bad Id"}]}')  # does not validate
-    with pytest.raises(CatalogError):
+    with pytest.raises(CatalogUnavailable):
         retriever.sync_tenant("banking")
     assert retriever.steps("buy bullion for the vault", "banking", k=1)[0].key == "order_gold_bars"
 

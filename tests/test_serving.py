@@ -120,6 +120,8 @@ def test_stream_shows_the_outline_before_the_inputs(url: str) -> None:
         ({"requirement": "   "}, ADMIN, 400, "empty requirement"),
         ({"requirement": "word " * 500}, ADMIN, 400, "too long"),
         ({"requirement": PAPER, "tenant": "atlantis"}, ADMIN, 404, "unknown tenant 'atlantis'"),
+        ({"requirement": PAPER, "tenant": "/etc"}, ADMIN, 422, "tenant"),
+        ({"requirement": PAPER, "tenant": "../retail"}, ADMIN, 422, "tenant"),
         ({"requirement": PAPER, "colour": "red"}, ADMIN, 422, "colour"),
         ({"requirement": PAPER}, {}, 401, "bearer token"),
         ({"requirement": PAPER, "tenant": "banking"}, RETAIL, 403, "may not use tenant 'banking'"),

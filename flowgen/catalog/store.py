@@ -12,7 +12,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from flowgen.catalog.model import Action, CatalogFile, Column, FlowLogic, StepSpec, Table, TriggerType
-from flowgen.errors import CatalogError, UnknownTenantError
+from flowgen.catalog.names import check_tenant_name, is_tenant_name
+from flowgen.errors import CatalogError, CatalogUnavailable, UnknownTenantError
 
 DEFAULT_ROOT = Path(__file__).parent / "data"
 CORE = "core"
@@ -74,15 +75,33 @@ class Catalog:
         return column, None
 
 
-def list_tenants(root: Path = DEFAULT_ROOT) -> list[str]:
+def _tenant_folders(root: Path) -> dict[str, Path]:
+    """The tenants' folders by name: only folders whose name is a tenant name (never "core")."""
     tenants_dir = root / "tenants"
-    names = [p.name for p in tenants_dir.iterdir() if p.is_dir()] if tenants_dir.is_dir() else []
-    return sorted(names)
+    if not tenants_dir.is_dir():
+        return {}
+    return {p.name: p for p in tenants_dir.iterdir() if p.is_dir() and is_tenant_name(p.name) and p.name != CORE}
+
+
+def list_tenants(root: Path = DEFAULT_ROOT) -> list[str]:
+    return sorted(_tenant_folders(root))
+
+
+def tenant_folder(tenant: str, root: Path) -> Path:
+    """The folder of a known tenant, taken from the listing of the tenants folder (a name is never joined
+    into a path): raises InvalidTenantName for a name that is no identifier, UnknownTenantError otherwise."""
+    folder = _tenant_folders(root).get(check_tenant_name(tenant))
+    if folder is None:
+        raise UnknownTenantError(f"unknown tenant {tenant!r}: GET /v1/tenants (or `flowgen tenants list`) lists them")
+    return folder
 
 
 def load_catalog(tenant: str | None = None, root: Path = DEFAULT_ROOT) -> Catalog:
-    """The catalog of `tenant` (None or "core": the core catalog alone); checked for consistency."""
-    return _load(tenant or CORE, root.resolve())
+    """The catalog of `tenant` (None or "core": the core catalog alone); checked for consistency.
+
+    A stored catalog that cannot be read or does not check is CatalogUnavailable: the caller cannot fix it.
+    """
+    return _load(check_tenant_name(CORE if tenant is None else tenant), root.resolve())
 
 
 def forget_catalogs() -> None:
@@ -92,33 +111,33 @@ def forget_catalogs() -> None:
 
 @lru_cache(maxsize=64)
 def _load(tenant: str, root: Path) -> Catalog:
-    core = _read_folder(root / CORE)
-    layers = [core]
-    if tenant != CORE:
-        folder = root / "tenants" / tenant
-        if not folder.is_dir():
-            known = ", ".join(list_tenants(root)) or "none"
-            raise UnknownTenantError(f"unknown tenant {tenant!r} (known tenants: {known})")
-        layers.append(_read_folder(folder))
-    catalog = _merge(tenant, layers)
-    _check(catalog)
+    """Keyed by the checked name: one name, one folder, one cache entry."""
+    folders = [root / CORE] if tenant == CORE else [root / CORE, tenant_folder(tenant, root)]
+    layers = [_read_folder(folder, tenant) for folder in folders]
+    try:
+        catalog = _merge(tenant, layers)
+        _check(catalog)
+    except CatalogError as err:
+        raise CatalogUnavailable(f"the stored catalog of tenant {tenant!r} does not check",
+                                 f"{folders[-1]}: {err}") from err  # fmt: skip
     return catalog
 
 
-def _read_folder(folder: Path) -> CatalogFile:
-    return _combine(list(_read_files(folder).values()))
+def _read_folder(folder: Path, tenant: str) -> CatalogFile:
+    return _combine(list(_read_files(folder, tenant).values()))
 
 
-def _read_files(folder: Path) -> dict[Path, CatalogFile]:
+def _read_files(folder: Path, tenant: str) -> dict[Path, CatalogFile]:
     files = sorted(folder.glob("*.json"))
     if not files:
-        raise CatalogError(f"{folder}: no catalog files (*.json)")
+        raise CatalogUnavailable(f"the stored catalog of tenant {tenant!r} cannot be read", f"{folder}: no *.json")
     parts = {}
     for path in files:
         try:
             parts[path] = CatalogFile.model_validate_json(path.read_bytes())
-        except ValidationError as err:
-            raise CatalogError(f"{path}: not a valid catalog file:\n{err}") from err
+        except (OSError, ValidationError) as err:
+            raise CatalogUnavailable(f"the stored catalog of tenant {tenant!r} cannot be read",
+                                     f"{path}: not a valid catalog file: {err}") from err  # fmt: skip
     return parts
 
 
@@ -141,8 +160,9 @@ def put_entry(tenant: str, root: Path, entry: Table | Action) -> Catalog:
     if tenant == CORE:
         raise CatalogError("the core catalog is read-only: change a tenant's catalog instead")
     root = root.resolve()
-    load_catalog(tenant, root)  # raises UnknownTenantError with the known tenants
-    parts = _read_files(root / "tenants" / tenant)
+    load_catalog(tenant, root)  # a known tenant whose stored catalog checks
+    folder = tenant_folder(tenant, root)
+    parts = _read_files(folder, tenant)
     section = "tables" if isinstance(entry, Table) else "actions"
     key = entry.name if isinstance(entry, Table) else entry.id
 
@@ -150,12 +170,12 @@ def put_entry(tenant: str, root: Path, entry: Table | Action) -> Catalog:
         return (item.name if isinstance(item, Table) else item.id) == key
 
     target = next((p for p, part in parts.items() if any(same(i) for i in getattr(part, section))), None)
-    target = target or root / "tenants" / tenant / "custom.json"
+    target = target or folder / "custom.json"
     part = parts.get(target, CatalogFile())
     items = getattr(part, section)
     changed = [entry if same(i) else i for i in items] if any(same(i) for i in items) else [*items, entry]
     parts[target] = part.model_copy(update={section: changed})
-    catalog = _merge(tenant, [_read_folder(root / CORE), _combine(list(parts.values()))])
+    catalog = _merge(tenant, [_read_folder(root / CORE, CORE), _combine(list(parts.values()))])
     _check(catalog)
     tmp = target.with_suffix(".json.tmp")
     tmp.write_text(parts[target].model_dump_json(indent=2, exclude_defaults=True) + "\n")

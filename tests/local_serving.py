@@ -1,0 +1,58 @@
+"""The ingress's HTTP API in this process, without Ray: deployment handles are replaced by local objects.
+
+`serve.ingress` turned the Ingress methods into FastAPI routes whose `self` comes from the replica
+context; here that context holds an Ingress built on `LocalHandle`s, so the real routes, validation and
+error mapping run against collaborators the test chooses.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from ray import serve
+
+from flowgen.settings import Settings
+from serving.ingress import Ingress, api
+
+
+class LocalCall:
+    """What `handle.method.remote(...)` returns: awaitable (runs the call then), cancellable."""
+
+    def __init__(self, method: Any, args: tuple[Any, ...]) -> None:
+        self.method, self.args = method, args
+
+    def __await__(self) -> Any:
+        async def call() -> Any:
+            result = self.method(*self.args)
+            return await result if inspect.isawaitable(result) else result
+
+        return call().__await__()
+
+    def cancel(self) -> None:
+        pass
+
+
+class LocalHandle:
+    """A deployment handle whose calls go to an object in this process."""
+
+    def __init__(self, target: object) -> None:
+        self._target = target
+
+    def __getattr__(self, name: str) -> SimpleNamespace:
+        method = getattr(self._target, name)
+        return SimpleNamespace(remote=lambda *args: LocalCall(method, args))
+
+
+@contextmanager
+def local_api(monkeypatch: pytest.MonkeyPatch, retriever: object, llm: object, settings: Settings
+              ) -> Iterator[TestClient]:  # fmt: skip
+    ingress = Ingress.func_or_class.__bases__[0](LocalHandle(retriever), LocalHandle(llm), settings)
+    monkeypatch.setattr(serve, "get_replica_context", lambda: SimpleNamespace(servable_object=ingress))
+    with TestClient(api, raise_server_exceptions=False) as client:
+        yield client

@@ -95,8 +95,10 @@ class Pipeline:
         self.input_tokens = input_tokens
 
     async def run(self, requirement: str, tenant: str = "core", on_event: Event | None = None,
-                  perfect_steps: list[str] | None = None) -> Result:  # fmt: skip
-        """Generate a workflow; `perfect_steps` adds the expected steps to the suggestions (perfect-RAG ablation)."""
+                  perfect_steps: list[str] | None = None,
+                  pinned_tables: list[str] | None = None) -> Result:  # fmt: skip
+        """Generate a workflow; `perfect_steps` adds steps to the suggestions (the expected ones: perfect-RAG
+        ablation; the author's pinned ones), `pinned_tables` puts tables first among the suggested ones."""
         requirement = normalize(requirement)
         emit = on_event or _quiet
         clock = time.perf_counter()
@@ -114,7 +116,7 @@ class Pipeline:
         keys = suggested + list(perfect_steps or [])
         triggers = list(dict.fromkeys(k for k in keys if k in catalog.triggers))
         actions = list(dict.fromkeys(k for k in keys if k in catalog.actions))
-        tables = list(dict.fromkeys(found))
+        tables = list(dict.fromkeys([*(pinned_tables or []), *found]))
         timings["retrieve"] = time.perf_counter() - clock
 
         schema = outline_schema(catalog, requirement, triggers, actions, tables)

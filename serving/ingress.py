@@ -6,13 +6,15 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
 import ray
 from fastapi import FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
 from ray import serve
 from ray.serve.handle import DeploymentHandle
 
@@ -33,6 +35,8 @@ api = FastAPI(
     summary="Natural-language requirements to low-code workflows (outline, then each step's inputs).",
     version="0.1.0",
 )
+STATIC = Path(__file__).parent / "static"
+api.mount("/static", StaticFiles(directory=STATIC), name="static")
 Authorization = Annotated[str | None, Header(description="Bearer <token>, when the service has tokens.")]
 ERROR_CODES = (400, 401, 403, 404, 422, 502, 503, 504)
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in ERROR_CODES}
@@ -52,6 +56,12 @@ for _kind in (FlowGenError, TimeoutError, *UNAVAILABLE, Exception):
 async def _bad_body(request: Request, error: RequestValidationError) -> JSONResponse:
     problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
     return JSONResponse(ErrorBody(error="InvalidRequest", message=problems).model_dump(), status_code=422)
+
+
+@api.get("/", include_in_schema=False)
+async def page() -> FileResponse:
+    """The authoring page (serving/static): a requirement in, the workflow drawn live from the stream."""
+    return FileResponse(STATIC / "index.html")
 
 
 def _view(catalog: Catalog) -> TenantCatalog:
@@ -82,7 +92,13 @@ class Ingress:
         self.metrics.started()
         try:
             async with asyncio.timeout(self.timeout):
-                result = await pipeline.run(body.requirement, body.tenant, on_event)
+                result = await pipeline.run(
+                    body.requirement,
+                    body.tenant,
+                    on_event,
+                    perfect_steps=body.pinned.steps,
+                    pinned_tables=body.pinned.tables,
+                )
         except BaseException as error:
             if not isinstance(error, asyncio.CancelledError):
                 self.metrics.errors.inc(tags={"kind": problem(error).kind})
@@ -96,6 +112,7 @@ class Ingress:
     async def create(self, body: WorkflowRequest, authorization: Authorization = None) -> Result:
         """Generate a workflow: the answer (or a refusal), its validation report, timings per stage."""
         self.access.check(authorization, body.tenant)
+        body.pinned.check(await self.suggester.catalog(body.tenant))
         return await self._generate(body, "workflows")
 
     @api.post("/v1/workflows:stream", responses=ERRORS, response_class=StreamingResponse)
@@ -103,7 +120,7 @@ class Ingress:
         """Server-sent events: `outline` first, one `step` per populated step, then `done` or `error`."""
         self.access.check(authorization, body.tenant)
         normalize(body.requirement)  # bad input is a 4xx before the stream starts, not an error event
-        await self.suggester.catalog(body.tenant)
+        body.pinned.check(await self.suggester.catalog(body.tenant))
         queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
 
         async def push(kind: str, data: dict[str, Any]) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
-from flowgen.catalog import Action, Table, TriggerType
+from flowgen.catalog import Action, Catalog, Table, TriggerType
 from flowgen.catalog.names import TenantName
 from flowgen.catalog.store import CORE
+from flowgen.errors import ClientError
 from generation.prompts import Style
 
 
@@ -15,11 +18,30 @@ class Options(BaseModel):
     style: Style = Field("compact", description="Prompt style: compact (fine-tuned model) or paper (prompted).")
 
 
+Name = Annotated[str, Field(max_length=100)]
+
+
+class Pinned(BaseModel):
+    """Names the author chose (`#table`, `@step` on the authoring page): retrieval suggests them first."""
+
+    model_config = ConfigDict(extra="forbid")
+    tables: list[Name] = Field([], max_length=20, description="Tables of the tenant's catalog.")
+    steps: list[Name] = Field([], max_length=20, description="Trigger types and actions of the tenant's catalog.")
+
+    def check(self, catalog: Catalog) -> None:
+        unknown = [t for t in self.tables if t not in catalog.tables]
+        unknown += [s for s in self.steps if s not in catalog.actions and s not in catalog.triggers]
+        if unknown:
+            names = ", ".join(map(repr, unknown))
+            raise ClientError(f"pinned names not in tenant {catalog.tenant!r}'s catalog: {names}")
+
+
 class WorkflowRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     requirement: str = Field(description="What the workflow should do, in plain words.")
     tenant: TenantName = Field(CORE, description="Whose catalog (steps, tables, columns, values) to use.")
     options: Options = Options()
+    pinned: Pinned = Pinned()
 
 
 class ErrorBody(BaseModel):

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from flowgen.catalog.limits import CatalogLimits
 from flowgen.catalog.store import DEFAULT_ROOT
 
 
@@ -58,6 +59,9 @@ class ServingSettings(BaseModel):
         description='Bearer token -> tenant it may use ("*": every tenant). Empty: no authentication.',
     )
     request_timeout_s: float = Field(300, gt=0, description="A workflow that takes longer fails with 504.")
+    max_body_bytes: int = Field(
+        16 * 1024**2, gt=0, description="Request bodies over this size are refused (413) before they are read whole."
+    )
     ray_address: str | None = Field(None, description="Ray cluster to join; unset: start Ray on this machine.")
 
 
@@ -71,6 +75,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = RetrievalSettings()
     engine: EngineSettings = EngineSettings()
     serving: ServingSettings = ServingSettings()
+    catalog_limits: CatalogLimits = CatalogLimits()
 
     @property
     def retriever_model_dir(self) -> Path:

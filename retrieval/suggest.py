@@ -123,9 +123,24 @@ class Retriever:
     def sync_tenant(self, tenant: str, on_batch: Callable[[int], None] | None = None) -> SyncResult:
         """Index a catalog's own entries as they are on disk now (validating the catalog first)."""
         forget_catalogs()
-        catalog = load_catalog(tenant, self.catalog_root)
-        result = self.index.sync(tenant, documents(catalog), on_batch)
-        self._catalogs[tenant] = catalog  # only once the index holds it: a failed update changes nothing
+        return self.publish(load_catalog(tenant, self.catalog_root), on_batch=on_batch)
+
+    def publish(self, catalog: Catalog, commit: Callable[[], object] | None = None,
+                on_batch: Callable[[int], None] | None = None) -> SyncResult:  # fmt: skip
+        """Index a catalog's own entries, then `commit` it (the write that makes it the stored version), then
+        serve it. If indexing or the commit fails, the index is put back to the catalog served before (none:
+        emptied) and that one stays served: files, index and served catalog stay on one version."""
+        before = self._catalogs.get(catalog.tenant)
+        try:
+            result = self.index.sync(catalog.tenant, documents(catalog), on_batch)
+            if commit is not None:
+                commit()
+                forget_catalogs()
+        except BaseException:
+            if commit is not None:
+                self.index.sync(catalog.tenant, documents(before) if before else [])
+            raise
+        self._catalogs[catalog.tenant] = catalog  # only once the index holds it
         return result
 
     def sync_all(self, on_batch: Callable[[int], None] | None = None) -> list[SyncResult]:

@@ -28,6 +28,11 @@ class Access:
             raise Unauthorized("missing or unknown bearer token (send 'Authorization: Bearer <token>')")
         return self.tokens[token]
 
+    def name_of(self, authorization: str | None) -> str:
+        """Who makes a catalog change, for its version history: "anonymous" when authentication is off."""
+        allowed = self.tenant_of(authorization)
+        return "anonymous" if allowed is None else "admin" if allowed == "*" else f"token of {allowed}"
+
     def check(self, authorization: str | None, tenant: str) -> None:
         allowed = self.tenant_of(authorization)
         if allowed not in (None, "*", tenant) and tenant != CORE:

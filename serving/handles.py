@@ -15,7 +15,8 @@ from flowgen.catalog import Catalog
 from generation.engine import Completion
 
 
-async def _call(response: DeploymentResponse) -> Any:
+async def call(response: DeploymentResponse) -> Any:
+    """The response; cancelled with its caller, so that the deployment stops working on it."""
     try:
         return await response
     except asyncio.CancelledError:
@@ -30,7 +31,7 @@ class RemoteEngine:
     async def complete(
         self, prompt: str, schema: dict[str, Any] | None, max_tokens: int, min_tokens: int = 0
     ) -> Completion:
-        return await _call(self.handle.complete.remote(prompt, schema, max_tokens, min_tokens))
+        return await call(self.handle.complete.remote(prompt, schema, max_tokens, min_tokens))
 
 
 class RemoteSuggester:
@@ -38,16 +39,16 @@ class RemoteSuggester:
         self.handle = handle
 
     async def catalog(self, tenant: str) -> Catalog:
-        return await _call(self.handle.catalog.remote(tenant))
+        return await call(self.handle.catalog.remote(tenant))
 
     async def steps(self, requirement: str, tenant: str, k: int) -> list[str]:
-        return await _call(self.handle.steps.remote(requirement, tenant, k))
+        return await call(self.handle.steps.remote(requirement, tenant, k))
 
     async def tables(self, query: str, tenant: str, k: int) -> list[str]:
-        return await _call(self.handle.tables.remote(query, tenant, k))
+        return await call(self.handle.tables.remote(query, tenant, k))
 
     async def columns(self, table: str, query: str, tenant: str, k: int) -> list[str]:
-        return await _call(self.handle.columns.remote(table, query, tenant, k))
+        return await call(self.handle.columns.remote(table, query, tenant, k))
 
     async def in_scope(self, requirement: str) -> float:
-        return await _call(self.handle.in_scope.remote(requirement))
+        return await call(self.handle.in_scope.remote(requirement))

@@ -18,13 +18,16 @@ from fastapi.staticfiles import StaticFiles
 from ray import serve
 from ray.serve.handle import DeploymentHandle
 
-from flowgen.catalog import Action, Catalog, Table
+from flowgen.catalog import Catalog
 from flowgen.catalog.names import TenantName
-from flowgen.errors import ClientError, FlowGenError
+from flowgen.errors import FlowGenError
 from flowgen.settings import Settings
 from generation.pipeline import Event, Pipeline, Result, normalize
 
 from .auth import Access
+from .body_limit import BodyLimit
+from .catalog_api import host
+from .catalog_api import router as catalog_router
 from .faults import UNAVAILABLE, answer, problem
 from .handles import RemoteEngine, RemoteSuggester
 from .metrics import Metrics
@@ -50,6 +53,10 @@ async def _error(request: Request, error: Exception) -> JSONResponse:
 # Expected failures get their answer quietly; for any other exception Starlette also logs the traceback.
 for _kind in (FlowGenError, TimeoutError, *UNAVAILABLE, Exception):
     api.add_exception_handler(_kind, _error)
+
+
+api.include_router(catalog_router)
+api.add_middleware(BodyLimit, limit=lambda: host().max_body_bytes)
 
 
 @api.exception_handler(RequestValidationError)
@@ -83,6 +90,7 @@ class Ingress:
         self.suggester = RemoteSuggester(retriever)
         self.engine = RemoteEngine(llm)
         self.access = Access(settings.serving.tokens)
+        self.max_body_bytes = settings.serving.max_body_bytes
         self.timeout = settings.serving.request_timeout_s
         self.metrics = Metrics()
         self._metrics_url: str | None = None
@@ -168,26 +176,6 @@ class Ingress:
             self.suggester.steps(query, tenant, k), self.suggester.tables(query, tenant, k)
         )
         return {"steps": steps, "tables": tables}
-
-    @api.put("/v1/tenants/{tenant}/actions/{action_id}", responses=ERRORS)
-    async def put_action(
-        self, tenant: TenantName, action_id: str, action: Action, authorization: Authorization = None
-    ) -> Action:
-        """Add or change a custom step; refused (and nothing changed) if the catalog would not check."""
-        self.access.check(authorization, tenant)
-        if action.id != action_id:
-            raise ClientError(f"the body's id {action.id!r} differs from the path's {action_id!r}")
-        return (await self.retriever.put.remote(tenant, action)).actions[action_id]
-
-    @api.put("/v1/tenants/{tenant}/tables/{name}", responses=ERRORS)
-    async def put_table(
-        self, tenant: TenantName, name: str, table: Table, authorization: Authorization = None
-    ) -> Table:
-        """Add or change a table; refused (and nothing changed) if the catalog would not check."""
-        self.access.check(authorization, tenant)
-        if table.name != name:
-            raise ClientError(f"the body's name {table.name!r} differs from the path's {name!r}")
-        return (await self.retriever.put.remote(tenant, table)).tables[name]
 
     @api.get("/healthz")
     async def healthz(self) -> dict[str, str]:

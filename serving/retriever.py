@@ -2,7 +2,10 @@
 
 Embedding calls from concurrent requests (the stage-2 column look-ups of every workflow in flight)
 are gathered by `@serve.batch` into one encoder batch. Catalog changes happen here too, so that a
-change and its re-indexing are one step: the next request's suggestions include it.
+change and its re-indexing are one step: the next request's suggestions include it. They are `async`
+methods that do not await: on this replica's event loop, one runs at a time and never beside a query of
+the same Qdrant client (Ray would run a sync method in a thread pool); the catalog root's writer lock
+serializes them with other processes.
 """
 
 from __future__ import annotations
@@ -13,8 +16,11 @@ import logging
 from ray import serve
 
 from flowgen.catalog import Action, Catalog, Table, list_tenants
-from flowgen.catalog.store import CORE, put_entry
+from flowgen.catalog.model import CatalogFile
+from flowgen.catalog.store import CORE
+from flowgen.catalog.versions import CatalogVersion, VersionInfo
 from flowgen.settings import Settings
+from retrieval.changes import CatalogChanges, EntryKind
 from retrieval.suggest import Retriever, clauses
 
 from .catalogs import writable_root
@@ -27,11 +33,17 @@ from .catalogs import writable_root
     health_check_period_s=10,
 )
 class RetrieverServer:
-    def __init__(self, settings: Settings) -> None:
-        self.root = writable_root(settings)
-        self.retriever = Retriever.open(settings.model_copy(update={"catalog_dir": self.root}))
+    def __init__(self, settings: Settings, retriever: Retriever | None = None) -> None:
+        """`retriever`: one already open on its catalog root (tests); by default the configured index and
+        embedder on the writable copy of the catalogs."""
+        if retriever is None:
+            root = writable_root(settings)
+            retriever = Retriever.open(settings.model_copy(update={"catalog_dir": root}))
+        self.root = retriever.catalog_root
+        self.retriever = retriever
         results = self.retriever.sync_all()
         self.retriever.scope()  # the out-of-scope gate: loaded, or trained now rather than on the first request
+        self.changes = CatalogChanges(self.retriever, settings.catalog_limits)
         changed = sum(r.added + r.updated for r in results)
         logging.getLogger("ray.serve").info("index ready: %d documents (re)indexed", changed)
 
@@ -62,8 +74,26 @@ class RetrieverServer:
     def tenants(self) -> list[str]:
         return [CORE, *list_tenants(self.root)]
 
-    def put(self, tenant: str, entry: Table | Action) -> Catalog:
-        """Validate and write the change, then index it; a refused change leaves files and index as they were."""
-        put_entry(tenant, self.root, entry)
-        self.retriever.sync_tenant(tenant)
-        return self.retriever.catalog(tenant)
+    async def create(self, tenant: str, document: CatalogFile, author: str) -> VersionInfo:
+        return self.changes.create(tenant, document, author)
+
+    async def replace(self, tenant: str, document: CatalogFile, author: str, if_match: int | None) -> VersionInfo:
+        return self.changes.replace(tenant, document, author, if_match)
+
+    async def put(self, tenant: str, entry: Table | Action, author: str, if_match: int | None) -> VersionInfo:
+        return self.changes.put(tenant, entry, author, if_match)
+
+    async def delete(self, tenant: str, kind: EntryKind, key: str, author: str, if_match: int | None) -> VersionInfo:
+        return self.changes.delete(tenant, kind, key, author, if_match)
+
+    async def rollback(self, tenant: str, version: int, author: str, if_match: int | None) -> VersionInfo:
+        return self.changes.rollback(tenant, version, author, if_match)
+
+    async def export(self, tenant: str) -> tuple[int, CatalogFile]:
+        return self.changes.export(tenant)
+
+    async def versions(self, tenant: str) -> list[VersionInfo]:
+        return self.changes.versions(tenant)
+
+    async def version(self, tenant: str, version: int) -> CatalogVersion:
+        return self.changes.read(tenant, version)

@@ -53,6 +53,8 @@ class LocalHandle:
 def local_api(monkeypatch: pytest.MonkeyPatch, retriever: object, llm: object, settings: Settings
               ) -> Iterator[TestClient]:  # fmt: skip
     ingress = Ingress.func_or_class.__bases__[0](LocalHandle(retriever), LocalHandle(llm), settings)
-    monkeypatch.setattr(serve, "get_replica_context", lambda: SimpleNamespace(servable_object=ingress))
+    context = SimpleNamespace(servable_object=ingress,  # what @serve.batch reads too
+                              _deployment_config=SimpleNamespace(max_ongoing_requests=512))  # fmt: skip
+    monkeypatch.setattr(serve, "get_replica_context", lambda: context)
     with TestClient(api, raise_server_exceptions=False) as client:
         yield client

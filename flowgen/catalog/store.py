@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from flowgen.catalog.model import Action, CatalogFile, Column, FlowLogic, StepSpec, Table, TriggerType
 from flowgen.catalog.names import check_tenant_name, is_tenant_name
+from flowgen.catalog.versions import current_version, read_version
 from flowgen.errors import CatalogError, CatalogUnavailable, UnknownTenantError
 
 DEFAULT_ROOT = Path(__file__).parent / "data"
@@ -124,6 +125,14 @@ def _load(tenant: str, root: Path) -> Catalog:
 
 
 def _read_folder(folder: Path, tenant: str) -> CatalogFile:
+    """Core's files; a tenant's current version, or its files as installed."""
+    number = current_version(folder)  # core has no versions: changed only by an upgrade
+    if number:
+        try:
+            return read_version(folder, number).catalog
+        except (OSError, ValidationError) as err:
+            raise CatalogUnavailable(f"the stored catalog of tenant {tenant!r} cannot be read",
+                                     f"{folder} version {number}: {err}") from err  # fmt: skip
     return _combine(list(_read_files(folder, tenant).values()))
 
 
@@ -151,36 +160,23 @@ def _combine(parts: list[CatalogFile]) -> CatalogFile:
     return merged
 
 
-def put_entry(tenant: str, root: Path, entry: Table | Action) -> Catalog:
-    """Add or change a tenant's table or custom action, on disk, only if the whole catalog still checks.
+def own_document(tenant: str, root: Path) -> tuple[int, CatalogFile]:
+    """A tenant's own entries as one document, and its version (0: as installed, before any change)."""
+    folder = tenant_folder(tenant, root.resolve())
+    number = current_version(folder)
+    if number:
+        return number, read_version(folder, number).catalog
+    return 0, _read_folder(folder, tenant)
 
-    A changed entry stays in the file that defines it; a new one goes to `tenants/<tenant>/custom.json`.
-    A change that fails the checks raises CatalogError and writes nothing.
-    """
+
+def checked(tenant: str, document: CatalogFile, root: Path) -> Catalog:
+    """The catalog that `document` would make for `tenant` over core; CatalogError (422) if it does not check."""
     if tenant == CORE:
         raise CatalogError("the core catalog is read-only: change a tenant's catalog instead")
-    root = root.resolve()
-    load_catalog(tenant, root)  # a known tenant whose stored catalog checks
-    folder = tenant_folder(tenant, root)
-    parts = _read_files(folder, tenant)
-    section = "tables" if isinstance(entry, Table) else "actions"
-    key = entry.name if isinstance(entry, Table) else entry.id
-
-    def same(item: Table | Action) -> bool:
-        return (item.name if isinstance(item, Table) else item.id) == key
-
-    target = next((p for p, part in parts.items() if any(same(i) for i in getattr(part, section))), None)
-    target = target or folder / "custom.json"
-    part = parts.get(target, CatalogFile())
-    items = getattr(part, section)
-    changed = [entry if same(i) else i for i in items] if any(same(i) for i in items) else [*items, entry]
-    parts[target] = part.model_copy(update={section: changed})
-    catalog = _merge(tenant, [_read_folder(root / CORE, CORE), _combine(list(parts.values()))])
+    if document.flow_logic:
+        raise CatalogError("flow logic is fixed by the workflow format: remove `flow_logic` from the document")
+    catalog = _merge(tenant, [_read_folder(root.resolve() / CORE, CORE), document])
     _check(catalog)
-    tmp = target.with_suffix(".json.tmp")
-    tmp.write_text(parts[target].model_dump_json(indent=2, exclude_defaults=True) + "\n")
-    tmp.replace(target)
-    forget_catalogs()
     return catalog
 
 

@@ -1,4 +1,6 @@
-"""Building the splits: generated train and ood, hand-written test and ood, and their stage examples."""
+"""Building the splits: generated train, dev and ood, hand-written test and ood, and their stage examples.
+
+dev (generated like train, never trained on) is where checkpoints are compared: never on test or ood."""
 
 from __future__ import annotations
 
@@ -19,8 +21,9 @@ from .generator import generate
 from .stages import stage_examples
 
 HANDWRITTEN = Path(__file__).parent / "handwritten"
-SPLITS = ("train", "test", "ood")
+SPLITS = ("train", "dev", "test", "ood")
 TRAIN_SIZE = 2000
+DEV_SIZE = 100
 OOD_PER_TENANT = 100
 
 
@@ -78,13 +81,14 @@ def build_splits(seed: int, tick: Callable[[], None] = lambda: None) -> dict[str
     held_out = {normalize(r.requirement) for r in test + ood_hand}
     taken = set(held_out)
     train = generated(random.Random(f"{seed}:train"), core, TRAIN_SIZE, "train", taken, tick)
+    dev = generated(random.Random(f"{seed}:dev"), core, DEV_SIZE, "dev", taken, tick)
     ood: list[Reference] = []
     for tenant in list_tenants():
         catalog = load_catalog(tenant)
         own = [r for r in ood_hand if r.tenant == tenant]
         rng = random.Random(f"{seed}:ood:{tenant}")
         ood += own + generated(rng, catalog, OOD_PER_TENANT - len(own), f"ood-{tenant}", taken, tick)
-    splits = {"train": train, "test": test, "ood": ood}
+    splits = {"train": train, "dev": dev, "test": test, "ood": ood}
     failures = [f"{split}:{ref.id}: {p}" for split, refs in splits.items() for ref in refs for p in problems(ref)]
     if failures:
         raise FlowGenError("examples that do not validate:\n" + "\n".join(failures[:20]))
@@ -92,7 +96,7 @@ def build_splits(seed: int, tick: Callable[[], None] = lambda: None) -> dict[str
 
 
 def planned_size() -> int:
-    return TRAIN_SIZE + OOD_PER_TENANT * len(list_tenants())
+    return TRAIN_SIZE + DEV_SIZE + OOD_PER_TENANT * len(list_tenants())
 
 
 def write_splits(splits: dict[str, list[Reference]], out: Path, seed: int) -> dict[str, dict[str, int]]:

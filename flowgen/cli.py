@@ -29,11 +29,13 @@ from retrieval.cli import app as retrieval_app  # noqa: E402
 from retrieval.cli import index_app  # noqa: E402
 from serving.cli import serve_command  # noqa: E402
 from serving.tenants_cli import app as tenants_app  # noqa: E402
+from training.cli import app as train_app  # noqa: E402
 
 app.add_typer(dataset_app, name="dataset")
 app.add_typer(index_app, name="index")
 app.add_typer(retrieval_app, name="retrieval")
 app.add_typer(tenants_app, name="tenants")
+app.add_typer(train_app, name="train")
 app.command()(generate)
 app.command()(predict)
 app.command("serve")(serve_command)

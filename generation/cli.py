@@ -21,7 +21,7 @@ from retrieval.suggest import Retriever
 
 from .checkpoint import CheckpointEngine
 from .engine import Engine
-from .model import ensure_default_model
+from .model import served_model
 from .pipeline import InProcess, Pipeline
 from .prompts import Style
 from .remote import OpenAIEngine
@@ -39,12 +39,14 @@ def start(settings: Settings) -> tuple[Runtime, Retriever]:
         remote = OpenAIEngine(engine_settings.openai_url, engine_settings.openai_model, engine_settings.openai_api)
         err.print(f"generating with {remote.model} at {remote.url} ({remote.api} API)")
         return remote, retriever
-    model = engine_settings.model or ensure_default_model(settings.data_dir / "models")
-    if engine_settings.runtime == "transformers":
+    if engine_settings.runtime == "transformers":  # a checkpoint as saved: its adapter applied, not merged
+        unmerged = engine_settings.model_copy(update={"merge_lora": False})
+        model, lora = served_model(unmerged, settings.data_dir / "models")
         err.print(f"loading {model} in transformers (constraints by outlines)")
-        return CheckpointEngine(model, engine_settings.lora, engine_settings.dtype), retriever
+        return CheckpointEngine(model, lora, engine_settings.dtype), retriever
+    model, lora = served_model(engine_settings, settings.data_dir / "models")
     err.print(f"starting the engine on {model} (about two minutes on a 2-core CPU)")
-    return Engine(engine_settings, model), retriever
+    return Engine(engine_settings, model, lora), retriever
 
 
 async def _closing(engine: Runtime, job: Awaitable[T]) -> T:
@@ -64,7 +66,9 @@ def _stop(engine: Runtime, retriever: Retriever) -> None:
 def generate(
     requirement: str,
     tenant: Annotated[str, typer.Option(help="Tenant catalog.")] = CORE,
-    style: Annotated[str, typer.Option(help="Prompt style: compact or paper.")] = "compact",
+    style: Annotated[str | None, typer.Option(help="Prompt style: tuned, compact or paper (default: the model's).")] = (
+        None
+    ),
 ) -> None:
     """Generate a workflow: prints the outline first, then each step's inputs, then the final JSON."""
     settings = Settings()
@@ -77,7 +81,7 @@ def generate(
         err.print(f"[bold]{kind}[/bold] {json.dumps(data)}", highlight=False)
 
     try:
-        pipeline = Pipeline(engine, InProcess(retriever), _style(style))
+        pipeline = Pipeline(engine, InProcess(retriever), _style(style, settings))
         result = asyncio.run(_closing(engine, pipeline.run(requirement, tenant, show)))
     except FlowGenError as error:
         raise fail(error) from error
@@ -96,7 +100,9 @@ def predict(
     perfect_rag: Annotated[
         bool, typer.Option("--perfect-rag", help="Add the expected steps to the suggestions.")
     ] = False,
-    style: Annotated[str, typer.Option(help="Prompt style: compact or paper.")] = "compact",
+    style: Annotated[str | None, typer.Option(help="Prompt style: tuned, compact or paper (default: the model's).")] = (
+        None
+    ),
 ) -> None:
     """Write predictions for a split, which `flowgen eval` scores; resumes where an earlier run stopped."""
     settings = Settings()
@@ -109,7 +115,7 @@ def predict(
         engine, retriever = start(settings)
     except FlowGenError as error:
         raise fail(error) from error
-    pipeline = Pipeline(engine, InProcess(retriever), _style(style))
+    pipeline = Pipeline(engine, InProcess(retriever), _style(style, settings))
 
     async def run_all() -> None:
         with progress() as bar:
@@ -144,7 +150,9 @@ def predict(
     )
 
 
-def _style(style: str) -> Style:
-    if style not in ("compact", "paper"):
-        raise typer.BadParameter("use compact or paper", param_hint="--style")
+def _style(style: str | None, settings: Settings) -> Style:
+    if style is None:
+        return settings.engine.prompt_style
+    if style not in ("tuned", "compact", "paper"):
+        raise typer.BadParameter("use tuned, compact or paper", param_hint="--style")
     return style  # type: ignore[return-value]

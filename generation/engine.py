@@ -52,8 +52,11 @@ class GenerationFailed(FlowGenError):
 
 
 class Engine:
-    def __init__(self, settings: EngineSettings, model: Path, ray_metrics: bool = False) -> None:
-        """`ray_metrics`: export vLLM's own metrics through Ray's metrics agent (inside a Serve replica)."""
+    def __init__(
+        self, settings: EngineSettings, model: Path, lora: Path | None = None, ray_metrics: bool = False
+    ) -> None:
+        """`lora`: an adapter applied to every request (vLLM multi-LoRA; `model.served_model` merges it by default).
+        `ray_metrics`: export vLLM's own metrics through Ray's metrics agent (inside a Serve replica)."""
         from vllm import AsyncEngineArgs
         from vllm.v1.engine.async_llm import AsyncLLM
 
@@ -65,7 +68,7 @@ class Engine:
             max_model_len=settings.max_model_len,
             max_num_seqs=settings.max_num_seqs,
             enable_prefix_caching=True,  # the stage-2 prompts of one workflow share a long prefix
-            enable_lora=settings.lora is not None,
+            enable_lora=lora is not None,
             max_lora_rank=16,
             kv_cache_memory_bytes=settings.kv_cache_memory_bytes,
             gpu_memory_utilization=settings.gpu_memory_utilization,
@@ -81,10 +84,10 @@ class Engine:
         self.running = 0
         self.cancelled = 0  # requests aborted because their caller went away
         self._lora = None
-        if settings.lora is not None:
+        if lora is not None:
             from vllm.lora.request import LoRARequest
 
-            self._lora = LoRARequest("flowgen", 1, str(settings.lora))
+            self._lora = LoRARequest("flowgen", 1, str(lora))
 
     async def complete(
         self, prompt: str, schema: dict[str, Any] | None, max_tokens: int, min_tokens: int = 0

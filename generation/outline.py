@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from flowgen.catalog import Catalog
 from flowgen.catalog.model import StepSpec
-from flowgen.workflow import Step, Trigger
+from flowgen.workflow import Step, Trigger, Workflow
 
 BLOCK_KEYS = ("if", "for_each", "do_until", "parallel", "try")
 LEAF_LOGIC = ("set_flow_variables", "end_flow", "wait_for_duration")
@@ -66,10 +66,19 @@ def takes_table(catalog: Catalog, name: str) -> bool:
 
 
 def outline_schema(
-    catalog: Catalog, requirement: str, triggers: list[str], actions: list[str], tables: list[str]
+    catalog: Catalog,
+    requirement: str,
+    triggers: list[str],
+    actions: list[str],
+    tables: list[str],
+    numbered: bool = False,
 ) -> dict:
-    """JSON Schema of the nested outline for one requirement and its suggestions."""
-    span = {"enum": spans(requirement)}
+    """JSON Schema of the nested outline for one requirement and its suggestions.
+
+    `numbered`: annotations are clause numbers (1-based, into `spans`), not the clauses' text: one token
+    instead of ten for a model trained on the numbered prompt (`prompts.clause_list`)."""
+    clauses = spans(requirement)
+    span = {"enum": list(range(1, len(clauses) + 1)) if numbered else clauses}
     table = {"enum": tables}
     with_table = [a for a in actions if takes_table(catalog, a)]
     plain = [a for a in actions if a not in with_table]
@@ -120,13 +129,18 @@ def _object(properties: dict[str, Any], optional: tuple[str, ...] = ()) -> dict[
     }
 
 
-def to_plan(outline: dict[str, Any]) -> OutlinePlan:
-    """The flat steps (pre-order, numbered 1..N, parents set) of a nested outline."""
+def to_plan(outline: dict[str, Any], requirement: str = "") -> OutlinePlan:
+    """The flat steps (pre-order, numbered 1..N, parents set) of a nested outline; numbered annotations
+    are resolved against the clauses of `requirement`."""
     steps: list[Step] = []
     tables: dict[int, str] = {}
+    clauses = spans(requirement)
 
-    def add(name: str, annotation: str, parent: int | None) -> int:
-        steps.append(Step(annotation=annotation, name=name, step=len(steps) + 1, parent=parent))
+    def text(annotation: str | int) -> str:
+        return clauses[annotation - 1] if isinstance(annotation, int) else annotation
+
+    def add(name: str, annotation: str | int, parent: int | None) -> int:
+        steps.append(Step(annotation=text(annotation), name=name, step=len(steps) + 1, parent=parent))
         return len(steps)
 
     def walk(nodes: list[dict[str, Any]], parent: int | None) -> None:
@@ -158,7 +172,84 @@ def to_plan(outline: dict[str, Any]) -> OutlinePlan:
     walk(outline["steps"], None)
     trigger = None
     if outline["trigger"]["type"] != "none":
-        trigger = Trigger(annotation=outline["trigger"]["a"], type=outline["trigger"]["type"])
+        trigger = Trigger(annotation=text(outline["trigger"]["a"]), type=outline["trigger"]["type"])
         if "table" in outline["trigger"]:
             tables[0] = outline["trigger"]["table"]
     return OutlinePlan(trigger=trigger, steps=steps, tables=tables)
+
+
+class Inexpressible(ValueError):
+    """A workflow the nested outline cannot write (a for_each over anything but the look-up before it)."""
+
+
+def nearest_clause(clauses: list[str], annotation: str) -> int:
+    """Index of the clause that shares most words with `annotation` (its own index when it is one)."""
+    if annotation in clauses:
+        return clauses.index(annotation)
+    words = set(re.findall(r"\w+", annotation.lower()))
+    return max(range(len(clauses)), key=lambda i: len(words & set(re.findall(r"\w+", clauses[i].lower()))))
+
+
+def to_outline(workflow: Workflow, requirement: str, catalog: Catalog, numbered: bool = False) -> dict[str, Any]:
+    """The nested outline of a workflow (the inverse of `to_plan`): a stage-1 answer to train on.
+
+    Annotations become the nearest clause of `requirement` (what the grammar lets the model write)."""
+    clauses = spans(requirement)
+    children: dict[int | None, list[Step]] = {}
+    for step in workflow.components:
+        children.setdefault(step.parent, []).append(step)
+
+    def a(annotation: str) -> str | int:
+        index = nearest_clause(clauses, annotation)
+        return index + 1 if numbered else clauses[index]
+
+    def value(part: Step | Trigger, name: str) -> str | None:
+        return next((i.value for i in part.inputs if i.name == name), None)
+
+    def nodes(parent: int | None) -> list[dict[str, Any]]:
+        kids, out, i = children.get(parent, []), [], 0
+        while i < len(kids):
+            step = kids[i]
+            follower = kids[i + 1] if i + 1 < len(kids) else None
+            if (
+                step.name == "look_up_records" and follower and follower.name == "for_each"
+                and value(follower, "items") == "{{" + f"step_{step.step}.records" + "}}"
+            ):  # fmt: skip
+                out.append({"for_each": a(follower.annotation), "find": a(step.annotation),
+                            "table": value(step, "table"), "then": nodes(follower.step)})  # fmt: skip
+                i += 2
+                continue
+            if step.name == "for_each":
+                raise Inexpressible(f"step {step.step}: for_each over something other than the look-up before it")
+            if step.name == "if":
+                node: dict[str, Any] = {"if": a(step.annotation), "then": nodes(step.step)}
+                while i + 1 < len(kids) and kids[i + 1].name == "else_if":
+                    i += 1
+                    node.setdefault("elif", []).append({"if": a(kids[i].annotation), "then": nodes(kids[i].step)})
+                if i + 1 < len(kids) and kids[i + 1].name == "else":
+                    i += 1
+                    node["else"] = {"a": a(kids[i].annotation), "then": nodes(kids[i].step)}
+            elif step.name == "do_until":
+                node = {"do_until": a(step.annotation), "then": nodes(step.step)}
+            elif step.name == "parallel":
+                branches = [{"a": a(b.annotation), "then": nodes(b.step)} for b in children.get(step.step, [])]
+                node = {"parallel": a(step.annotation), "branches": branches}
+            elif step.name == "try":
+                node = {"try": a(step.annotation), "then": nodes(step.step)}
+                if i + 1 < len(kids) and kids[i + 1].name == "catch":
+                    i += 1
+                    node["catch"] = {"a": a(kids[i].annotation), "then": nodes(kids[i].step)}
+            else:
+                node = {"do": step.name, "a": a(step.annotation)}
+                if takes_table(catalog, step.name):
+                    node["table"] = value(step, "table")
+            out.append(node)
+            i += 1
+        return out
+
+    trigger: dict[str, Any] = {"type": "none"}
+    if workflow.trigger:
+        trigger = {"type": workflow.trigger.type, "a": a(workflow.trigger.annotation)}
+        if takes_table(catalog, workflow.trigger.type):
+            trigger["table"] = value(workflow.trigger, "table")
+    return {"trigger": trigger, "steps": nodes(None)}

@@ -83,7 +83,7 @@ class Result(BaseModel):
 
 
 class Pipeline:
-    def __init__(self, engine: Completer, retriever: Suggester, style: Style = "compact", k_steps: int = 20,
+    def __init__(self, engine: Completer, retriever: Suggester, style: Style = "tuned", k_steps: int = 20,
                  outline_tokens: int = 768, input_tokens: int = 200,
                  refuse_below: float = REFUSE_BELOW) -> None:  # fmt: skip
         self.engine = engine
@@ -108,7 +108,7 @@ class Pipeline:
             self.retriever.catalog(tenant),
             self.retriever.steps(requirement, tenant, self.k_steps),
             self.retriever.tables(requirement, tenant, 10),
-            self.retriever.in_scope(requirement),
+            self._in_scope(requirement),
         )
         if in_scope < self.refuse_below:  # the out-of-scope gate: no model call, no events
             timings["retrieve"] = timings["total"] = time.perf_counter() - clock
@@ -119,7 +119,7 @@ class Pipeline:
         tables = list(dict.fromkeys([*(pinned_tables or []), *found]))
         timings["retrieve"] = time.perf_counter() - clock
 
-        schema = outline_schema(catalog, requirement, triggers, actions, tables)
+        schema = outline_schema(catalog, requirement, triggers, actions, tables, numbered=self.style == "tuned")
         prompt = outline_prompt(self.style, requirement, catalog, triggers, actions, tables)
         outline = await self.engine.complete(prompt, schema, self.outline_tokens)
         tokens, calls = outline.tokens, 1
@@ -129,7 +129,7 @@ class Pipeline:
         if "refuse" in data:
             timings["total"] = timings["time_to_outline"]
             return Result(answer=OutOfScope(reason=data["refuse"]), timings=timings, tokens=tokens, calls=calls)
-        plan = to_plan(data)
+        plan = to_plan(data, requirement)
         await emit("outline", {"trigger": plan.trigger.model_dump() if plan.trigger else None,
                                "components": [s.model_dump(exclude_none=True) for s in plan.steps]})  # fmt: skip
 
@@ -141,6 +141,10 @@ class Pipeline:
         report = validate(workflow, catalog)
         timings["total"] = time.perf_counter() - clock
         return Result(answer=workflow, report=report, timings=timings, tokens=tokens, calls=calls, failures=failures)
+
+    async def _in_scope(self, requirement: str) -> float:
+        """p(workflow request); the gate is not consulted when it is off."""
+        return await self.retriever.in_scope(requirement) if self.refuse_below > 0 else 1.0
 
     async def _populate(self, requirement: str, catalog: Catalog, plan: OutlinePlan, tables: list[str],
                         emit: Event) -> tuple[dict[int, dict[str, str] | None], list[str], int, int]:  # fmt: skip

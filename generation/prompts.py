@@ -1,9 +1,11 @@
-"""Prompt templates: compact ones (what the fine-tuned model trains on) and the paper's style.
+"""Prompt templates: tuned (what the fine-tuned model trains on), compact and the paper's style.
 
 The paper's templates for models that were not fine-tuned have sections for context, task
 definition, inputs, guidelines, constraints with examples and output format; the compact ones give
-the same facts in a few lines. The grammar enforces the format either way, so the prompt's job is
-the content.
+the same facts in a few lines with one example. A fine-tuned model needs no example: the tuned
+prompts drop it and number the requirement's clauses, so the outline names a clause by its number
+(one token) instead of copying it. The grammar enforces the format either way, so the prompt's job
+is the content.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from typing import Literal
 from flowgen.catalog import Catalog
 from flowgen.catalog.model import StepSpec
 
-from .outline import OutlinePlan
+from .outline import OutlinePlan, spans
 
-Style = Literal["compact", "paper"]
+Style = Literal["tuned", "compact", "paper"]
 
 OUTLINE_EXAMPLE = (
     "Requirement: Every time a user becomes inactive, find all incidents where the user is the assignee. "
@@ -39,6 +41,11 @@ def outline_prompt(style: Style, requirement: str, catalog: Catalog, triggers: l
                    tables: list[str]) -> str:  # fmt: skip
     trigger_specs = [catalog.triggers[t] for t in triggers]
     action_specs = [s for a in actions if (s := catalog.step(a))]
+    if style == "tuned":
+        return (
+            f"Triggers: {', '.join(triggers)}\nSteps: {', '.join(actions)}\nTables: {', '.join(tables)}\n"
+            f"Requirement clauses: {clause_list(requirement)}\nOutline: "
+        )
     if style == "compact":
         return (
             f"{OUTLINE_EXAMPLE}\nTriggers: {', '.join(triggers)}\nSteps: {', '.join(actions)}\n"
@@ -59,6 +66,11 @@ def outline_prompt(style: Style, requirement: str, catalog: Catalog, triggers: l
         f"## Constraints with examples\n{OUTLINE_EXAMPLE}\n## Output format\nOne JSON object, nothing else.\n\n"
         f"Requirement: {requirement}\nOutline: "
     )
+
+
+def clause_list(requirement: str) -> str:
+    """The requirement's clauses, numbered as the tuned outline's annotations refer to them."""
+    return " | ".join(f"{i} {clause}" for i, clause in enumerate(spans(requirement), 1))
 
 
 def flow_so_far(plan: OutlinePlan, filled: dict[int, dict[str, str]]) -> str:
@@ -83,16 +95,20 @@ def inputs_prompt(style: Style, requirement: str, plan: OutlinePlan, fixed: dict
                   spec: StepSpec, hints: list[str]) -> str:  # fmt: skip
     """The stage-2 prompt; everything before the step line is shared by the workflow's calls (prefix cache)."""
     annotation = plan.part(number).annotation
-    inputs = "\n".join(
-        f"- {i.name} ({i.type}{', required' if i.required else ''}): {i.description}" for i in spec.inputs
-    )
+    if style == "tuned":  # the fine-tuned model knows the core inputs; names and types carry custom ones
+        inputs = ", ".join(f"{i.name} ({i.type}{', required' if i.required else ''})" for i in spec.inputs)
+    else:
+        inputs = "\n".join(
+            f"- {i.name} ({i.type}{', required' if i.required else ''}): {i.description}" for i in spec.inputs
+        )
     head = f"Requirement: {requirement}\nWorkflow:\n{flow_so_far(plan, fixed)}\n"
     if style == "paper":
         head = (
             "## Context\nYou fill in the inputs of one step of a low-code workflow.\n## Task\nWrite the step's "
             "inputs as a JSON object, using the annotation and the workflow so far.\n" + head
         )
+    example = "" if style == "tuned" else f"\n{INPUTS_EXAMPLE}"
     return (
-        f'{head}\n{INPUTS_EXAMPLE}\nStep {number}: {spec.id} "{annotation}"\nInputs of {spec.id}:\n{inputs}\n'
+        f'{head}{example}\nStep {number}: {spec.id} "{annotation}"\nInputs of {spec.id}:\n{inputs}\n'
         f"Suggested: {', '.join(hints)}\nInputs: "
     )

@@ -92,11 +92,12 @@ class Ingress:
         self.access = Access(settings.serving.tokens)
         self.max_body_bytes = settings.serving.max_body_bytes
         self.timeout = settings.serving.request_timeout_s
+        self.style = settings.engine.prompt_style
         self.metrics = Metrics()
         self._metrics_url: str | None = None
 
     async def _generate(self, body: WorkflowRequest, endpoint: str, on_event: Event | None = None) -> Result:
-        pipeline = Pipeline(self.engine, self.suggester, body.options.style)
+        pipeline = Pipeline(self.engine, self.suggester, body.options.style or self.style)
         self.metrics.started()
         try:
             async with asyncio.timeout(self.timeout):

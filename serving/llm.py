@@ -9,7 +9,7 @@ from ray import serve
 
 from flowgen.settings import Settings
 from generation.engine import Completion, Engine
-from generation.model import ensure_default_model
+from generation.model import served_model
 
 
 @serve.deployment(
@@ -22,8 +22,8 @@ from generation.model import ensure_default_model
 )
 class LLMServer:
     def __init__(self, settings: Settings) -> None:
-        model = settings.engine.model or ensure_default_model(settings.data_dir / "models")
-        self.engine = Engine(settings.engine, model, ray_metrics=True)
+        model, lora = served_model(settings.engine, settings.data_dir / "models")
+        self.engine = Engine(settings.engine, model, lora, ray_metrics=True)
 
     async def complete(
         self, prompt: str, schema: dict[str, Any] | None, max_tokens: int, min_tokens: int = 0

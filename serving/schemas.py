@@ -15,7 +15,9 @@ from generation.prompts import Style
 
 class Options(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    style: Style = Field("compact", description="Prompt style: compact (fine-tuned model) or paper (prompted).")
+    style: Style | None = Field(
+        None, description="Prompt style; default: the one the served model was trained for (tuned: the fine-tuned one)."
+    )
 
 
 Name = Annotated[str, Field(max_length=100)]

@@ -59,7 +59,7 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
 T = TypeVar("T", bound=BaseModel)
 
 
-def _load(path: Path, model: type[T]) -> list[T]:
+def load_models(path: Path, model: type[T]) -> list[T]:
     if not path.is_file():
         raise ClientError(f"{path}: no such file")
     out = []
@@ -72,7 +72,7 @@ def _load(path: Path, model: type[T]) -> list[T]:
 
 
 def load_references(path: Path) -> list[Reference]:
-    refs = _load(path, Reference)
+    refs = load_models(path, Reference)
     seen: set[str] = set()
     for ref in refs:
         if ref.id in seen:
@@ -82,7 +82,7 @@ def load_references(path: Path) -> list[Reference]:
 
 
 def load_predictions(path: Path) -> dict[str, Prediction]:
-    return {pred.id: pred for pred in _load(path, Prediction)}
+    return {pred.id: pred for pred in load_models(path, Prediction)}
 
 
 def write_jsonl(path: Path, items: list[BaseModel]) -> None:

@@ -1,0 +1,96 @@
+"""`flowgen train`: build the SFT examples from the pipeline, then train a LoRA adapter on them (resumable)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from functools import partial
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from flowdata.splits import load_split
+from flowgen.console import err, fail, progress
+from flowgen.errors import FlowGenError
+from flowgen.evaluation.records import load_models, write_jsonl
+from flowgen.settings import Settings
+from generation.model import ensure_default_model
+from generation.pipeline import InProcess
+from retrieval.suggest import Retriever
+
+from .sft import TrainConfig, train
+from .sft_data import SFTExample, examples_of
+
+app = typer.Typer(no_args_is_help=True, help="Fine-tune the generator: SFT data, then LoRA training.")
+CONFIGS = Path(__file__).parent / "configs"
+
+
+def sft_dir(settings: Settings) -> Path:
+    return settings.data_dir / "training" / "sft"
+
+
+@app.command("data")
+def data_cmd(
+    limit: Annotated[int | None, typer.Option(help="First N references of each split only (a smoke run).")] = None,
+) -> None:
+    """Write <data_dir>/training/sft/{train,dev}.jsonl: every stage call the pipeline makes for each reference."""
+    settings = Settings()
+    retriever = Retriever.open(settings)
+    try:
+        retriever.sync_all()
+        for split in ("train", "dev"):
+            refs = load_split(settings.dataset_dir, split)[:limit]
+            with progress() as bar:
+                task = bar.add_task(f"SFT examples ({split})", total=len(refs))
+                found, skipped = asyncio.run(
+                    examples_of(refs, InProcess(retriever), settings.engine.prompt_style, partial(bar.advance, task))
+                )
+            path = sft_dir(settings) / f"{split}.jsonl"
+            write_jsonl(path, found)
+            stages = {s: sum(e.stage == s for e in found) for s in ("outline", "inputs")}
+            err.print(f"{path}: {stages}; {len(skipped)} skipped" + (f", e.g. {skipped[0]}" if skipped else ""))
+    except FlowGenError as error:
+        raise fail(error) from error
+    finally:
+        retriever.index.client.close()
+
+
+@app.command("run")
+def run_cmd(
+    config: Annotated[Path, typer.Option(help="Training config JSON (training/configs/cpu.json or gpu.json).")] = (
+        CONFIGS / "cpu.json"
+    ),
+    out: Annotated[Path | None, typer.Option(help="Run folder (default <data_dir>/training/run).")] = None,
+    inputs_share: Annotated[
+        float, typer.Option(help="Share of the stage-2 examples trained on (they are 3x as many as outlines).")
+    ] = 1.0,
+    limit: Annotated[int | None, typer.Option(help="At most N training examples (a smoke run).")] = None,
+) -> None:
+    """Train a LoRA adapter on the SFT examples; rerun the same command to resume after an interruption."""
+    settings = Settings()
+    try:
+        cfg = TrainConfig.model_validate_json(config.read_text())
+        folder = sft_dir(settings)
+        if not (folder / "train.jsonl").is_file():
+            raise FlowGenError(f"no SFT examples in {folder}: run `flowgen train data` first")
+        examples = load_models(folder / "train.jsonl", SFTExample)
+        dev = load_models(folder / "dev.jsonl", SFTExample)
+    except (FlowGenError, OSError, ValueError) as error:
+        raise fail(FlowGenError(str(error))) from error
+    rng = random.Random(cfg.seed)
+    examples = [e for e in examples if e.stage == "outline" or rng.random() < inputs_share][:limit]
+    run = out or settings.data_dir / "training" / "run"
+    model = settings.engine.model or ensure_default_model(settings.data_dir / "models")
+    err.print(f"training on {len(examples)} examples ({model}); checkpoints in {run}/checkpoints")
+    with progress() as bar:
+        task = bar.add_task("training", total=None)
+
+        def on_step(step: int, total: int, stats: dict[str, float]) -> None:
+            desc = f"training  loss {stats['loss']:.3f}  {stats['tokens_per_s']:.0f} tokens/s"
+            bar.update(task, completed=step, total=total, description=desc)
+
+        metrics = train(model, examples, dev, cfg, run, on_step)
+    print(json.dumps(metrics, indent=1))
+    err.print(f"adapter: {run / 'adapter'}")

@@ -117,7 +117,23 @@ def write_splits(splits: dict[str, list[Reference]], out: Path, seed: int) -> di
     return counts
 
 
+OOD_SAMPLE_PER_TENANT = 20
+
+
+def ood_sample(ood: list[Reference], per_tenant: int = OOD_SAMPLE_PER_TENANT) -> list[Reference]:
+    """The fixed, stratified ood sample the results report: per tenant, its hand-written examples, then
+    generated ones in id order, `per_tenant` in all (200 over the ten tenants)."""
+    out: list[Reference] = []
+    for tenant in sorted({r.tenant for r in ood}):
+        own = sorted((r for r in ood if r.tenant == tenant), key=lambda r: (r.source != "handwritten", r.id))
+        out += own[:per_tenant]
+    return out
+
+
 def load_split(folder: Path, split: str, seed: int = 0) -> list[Reference]:
-    """A split from a folder written by `flowgen dataset build`, else built in memory (seconds)."""
+    """A split from a folder written by `flowgen dataset build`, else built in memory (seconds);
+    `ood_sample` is the fixed stratified sample of ood."""
+    if split == "ood_sample":
+        return ood_sample(load_split(folder, "ood", seed))
     path = folder / f"{split}.jsonl"
     return load_references(path) if path.is_file() else build_splits(seed)[split]

@@ -30,6 +30,7 @@ from retrieval.cli import index_app  # noqa: E402
 from serving.cli import serve_command  # noqa: E402
 from serving.tenants_cli import app as tenants_app  # noqa: E402
 from training.cli import app as train_app  # noqa: E402
+from training.cli import results_command  # noqa: E402
 
 app.add_typer(dataset_app, name="dataset")
 app.add_typer(index_app, name="index")
@@ -39,6 +40,7 @@ app.add_typer(train_app, name="train")
 app.command()(generate)
 app.command()(predict)
 app.command("serve")(serve_command)
+app.command("results")(results_command)
 TenantOption = Annotated[str, typer.Option("--tenant", "-t", help="Tenant catalog; 'core' for the core catalog.")]
 
 

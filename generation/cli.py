@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -14,15 +15,14 @@ from flowdata.splits import load_split
 from flowgen.catalog.store import CORE
 from flowgen.console import err, fail, progress
 from flowgen.errors import FlowGenError
-from flowgen.evaluation.records import Cost, Prediction, write_jsonl
 from flowgen.settings import Settings
-from flowgen.workflow import Workflow
 from retrieval.suggest import Retriever
 
 from .checkpoint import CheckpointEngine
 from .engine import Engine
 from .model import served_model
 from .pipeline import InProcess, Pipeline
+from .predict import load_done, predict_all
 from .prompts import Style
 from .remote import OpenAIEngine
 
@@ -49,7 +49,7 @@ def start(settings: Settings) -> tuple[Runtime, Retriever]:
     return Engine(engine_settings, model, lora), retriever
 
 
-async def _closing(engine: Runtime, job: Awaitable[T]) -> T:
+async def close_after(engine: Runtime, job: Awaitable[T]) -> T:
     """Await `job`, then close the engine's connections on this same loop (a remote client's cannot outlive it)."""
     try:
         return await job
@@ -57,7 +57,7 @@ async def _closing(engine: Runtime, job: Awaitable[T]) -> T:
         await engine.aclose()
 
 
-def _stop(engine: Runtime, retriever: Retriever) -> None:
+def shutdown(engine: Runtime, retriever: Retriever) -> None:
     """Stop both before the interpreter exits: their finalizers fail noisily once it is tearing down."""
     engine.shutdown()
     retriever.index.client.close()
@@ -82,11 +82,11 @@ def generate(
 
     try:
         pipeline = Pipeline(engine, InProcess(retriever), _style(style, settings))
-        result = asyncio.run(_closing(engine, pipeline.run(requirement, tenant, show)))
+        result = asyncio.run(close_after(engine, pipeline.run(requirement, tenant, show)))
     except FlowGenError as error:
         raise fail(error) from error
     finally:
-        _stop(engine, retriever)
+        shutdown(engine, retriever)
     print(json.dumps(result.answer.model_dump(mode="json", exclude_none=True), indent=2))
     for line in result.failures + [str(v) for v in (result.report.violations if result.report else [])]:
         err.print(f"[yellow]{line}[/yellow]", highlight=False)
@@ -94,7 +94,7 @@ def generate(
 
 
 def predict(
-    split: Annotated[str, typer.Option(help="test or ood")] = "test",
+    split: Annotated[str, typer.Option(help="test, ood, ood_sample or dev")] = "test",
     out: Annotated[Path | None, typer.Option(help="Predictions JSONL (default var/predictions/<split>.jsonl).")] = None,
     limit: Annotated[int | None, typer.Option(help="First N examples only.")] = None,
     perfect_rag: Annotated[
@@ -103,14 +103,14 @@ def predict(
     style: Annotated[str | None, typer.Option(help="Prompt style: tuned, compact or paper (default: the model's).")] = (
         None
     ),
+    concurrency: Annotated[
+        int, typer.Option(min=1, help="Examples in flight at once (the engine batches them; cost timings need 1).")
+    ] = 1,
 ) -> None:
     """Write predictions for a split, which `flowgen eval` scores; resumes where an earlier run stopped."""
     settings = Settings()
     refs = load_split(settings.dataset_dir, split)[:limit]
     path = out or settings.data_dir / "predictions" / f"{split}{'-perfect' if perfect_rag else ''}.jsonl"
-    done = {}
-    if path.is_file():
-        done = {json.loads(line)["id"]: Prediction.model_validate_json(line) for line in path.read_text().splitlines()}
     try:
         engine, retriever = start(settings)
     except FlowGenError as error:
@@ -119,31 +119,13 @@ def predict(
 
     async def run_all() -> None:
         with progress() as bar:
-            task = bar.add_task(f"predicting {split}", total=len(refs), completed=len(done))
-            for ref in refs:
-                if ref.id in done:
-                    continue
-                expected = [s.name for s in ref.expected.components] if isinstance(ref.expected, Workflow) else []
-                if isinstance(ref.expected, Workflow) and ref.expected.trigger:
-                    expected.append(ref.expected.trigger.type)
-                try:
-                    result = await pipeline.run(
-                        ref.requirement, ref.tenant, perfect_steps=expected if perfect_rag else None
-                    )
-                    done[ref.id] = Prediction(
-                        id=ref.id,
-                        output=result.answer.model_dump(mode="json", exclude_none=True),
-                        cost=Cost(tokens=result.tokens, calls=result.calls, seconds=result.timings),
-                    )
-                except FlowGenError as error:
-                    done[ref.id] = Prediction(id=ref.id, error=str(error))
-                write_jsonl(path, list(done.values()))  # after each example: an interrupted run loses nothing
-                bar.advance(task)
+            task = bar.add_task(f"predicting {split}", total=len(refs), completed=len(load_done(path)))
+            await predict_all(pipeline, refs, path, perfect_rag, concurrency, partial(bar.advance, task))
 
     try:
-        asyncio.run(_closing(engine, run_all()))
+        asyncio.run(close_after(engine, run_all()))
     finally:
-        _stop(engine, retriever)
+        shutdown(engine, retriever)
     err.print(
         f"wrote {path}; score it with: flowgen eval --predictions {path} "
         f"--references {settings.dataset_dir}/{split}.jsonl --out var/eval/{split}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Annotated
@@ -20,11 +21,15 @@ from generation.model import ensure_default_model
 from generation.pipeline import InProcess
 from retrieval.suggest import Retriever
 
+from .results import SYSTEMS, Run, execute, plan, write_results
+from .retriever_cli import gate_cmd, retriever_cmd
 from .sft import TrainConfig, train
 from .sft_data import SFTExample, examples_of
 
 app = typer.Typer(no_args_is_help=True, help="Fine-tune the generator: SFT data, then LoRA training.")
 CONFIGS = Path(__file__).parent / "configs"
+app.command("retriever")(retriever_cmd)  # the retriever's embedder (training/retriever_cli.py)
+app.command("gate")(gate_cmd)  # the out-of-scope gate for the embedder in use
 
 
 def sft_dir(settings: Settings) -> Path:
@@ -90,7 +95,43 @@ def run_cmd(
         def on_step(step: int, total: int, stats: dict[str, float]) -> None:
             desc = f"training  loss {stats['loss']:.3f}  {stats['tokens_per_s']:.0f} tokens/s"
             bar.update(task, completed=step, total=total, description=desc)
+            if not err.is_terminal and step % 10 == 0:  # a log file gets a line every 10 steps instead of a bar
+                remaining = bar.tasks[0].time_remaining
+                eta = f"{remaining / 60:.0f} min" if remaining is not None else "?"
+                err.print(f"step {step}/{total}  {desc.removeprefix('training  ')}  ETA {eta}", highlight=False)
 
         metrics = train(model, examples, dev, cfg, run, on_step)
     print(json.dumps(metrics, indent=1))
     err.print(f"adapter: {run / 'adapter'}")
+
+
+def results_command(
+    systems: Annotated[list[str], typer.Option("--system", help="base and / or fine_tuned (default both).")] = [],  # noqa: B006
+    splits: Annotated[list[str], typer.Option("--split", help="test and / or ood_sample (default both).")] = [],  # noqa: B006
+    perfect_rag: Annotated[
+        bool, typer.Option("--perfect-rag/--no-perfect-rag", help="Also the perfect-RAG runs.")
+    ] = True,
+    cost: Annotated[bool, typer.Option("--cost/--no-cost", help="Also the one-at-a-time cost run on test.")] = True,
+    render_only: Annotated[
+        bool, typer.Option("--render-only", help="Only rewrite the document from finished runs.")
+    ] = False,
+    doc: Annotated[Path, typer.Option(help="The document to write.")] = Path("docs/results.md"),
+) -> None:
+    """Base-prompted vs fine-tuned on test and the ood sample (RAG, perfect RAG, cost): docs/results.md."""
+    settings = Settings()
+    out = settings.data_dir / "results"
+    chosen = [s for s in systems or ["base", "fine_tuned"]]
+    if unknown := set(chosen) - set(SYSTEMS):
+        raise typer.BadParameter(f"unknown system(s) {sorted(unknown)}: use base or fine_tuned", param_hint="--system")
+    if not render_only:
+        runs = plan(chosen, splits or ["test", "ood_sample"], perfect_rag, cost)  # type: ignore[arg-type]
+        with progress() as bar:
+
+            def on_run(run: Run, total: int) -> Callable[[], None]:
+                return partial(bar.advance, bar.add_task(run.name, total=total))
+
+            try:
+                execute(runs, settings, out, on_run)
+            except FlowGenError as error:
+                raise fail(error) from error
+    err.print(f"wrote {write_results(out, doc)}")

@@ -4,6 +4,8 @@ The loss is on the completion tokens only, and the LM head runs only there: Gemm
 vocabulary makes the head about 60% of a step's FLOPs when it runs on every position (measured in
 docs/training.md). Examples are grouped by length into batches under a token budget (little
 padding); LoRA may be limited to the top layers, which also stops the backward pass halfway.
+On a CPU without AVX-512 BF16 (this one: AVX2) bf16 matrix products fall back to a slow kernel, so
+the CPU config trains in float32 (benchmarks/training_bench.py); GPUs train in bf16.
 A checkpoint (adapter, optimizer, scheduler, position in the data) is written every
 `checkpoint_every` steps; a restarted run continues from the latest one.
 """

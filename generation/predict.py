@@ -1,0 +1,53 @@
+"""Predictions for a list of references (what `flowgen eval` scores), resumable, several in flight at once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from flowgen.errors import FlowGenError
+from flowgen.evaluation.records import Cost, Prediction, Reference, write_jsonl
+from flowgen.workflow import Workflow
+
+from .pipeline import Pipeline
+
+
+def load_done(path: Path) -> dict[str, Prediction]:
+    """Predictions an earlier run wrote (none when the file is absent)."""
+    if not path.is_file():
+        return {}
+    return {json.loads(line)["id"]: Prediction.model_validate_json(line) for line in path.read_text().splitlines()}
+
+
+async def predict_all(
+    pipeline: Pipeline, refs: list[Reference], path: Path, perfect_rag: bool = False, concurrency: int = 1,
+    tick: Callable[[], None] = lambda: None,
+) -> dict[str, Prediction]:  # fmt: skip
+    """Predict every reference not in `path` yet, `concurrency` at a time (the engine batches them); the file
+    is rewritten after each answer, so an interrupted run loses nothing. Timings are per answer: with
+    concurrency above 1 they include waiting for the others (measure cost at 1)."""
+    done = load_done(path)
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(ref: Reference) -> None:
+        expected = [s.name for s in ref.expected.components] if isinstance(ref.expected, Workflow) else []
+        if isinstance(ref.expected, Workflow) and ref.expected.trigger:
+            expected.append(ref.expected.trigger.type)
+        perfect = expected if perfect_rag else None
+        async with gate:
+            try:
+                result = await pipeline.run(ref.requirement, ref.tenant, perfect_steps=perfect)
+                done[ref.id] = Prediction(
+                    id=ref.id,
+                    output=result.answer.model_dump(mode="json", exclude_none=True),
+                    cost=Cost(tokens=result.tokens, calls=result.calls, seconds=result.timings),
+                )
+            except FlowGenError as error:
+                done[ref.id] = Prediction(id=ref.id, error=str(error))
+        write_jsonl(path, list(done.values()))
+        tick()
+
+    await asyncio.gather(*(one(ref) for ref in refs if ref.id not in done))
+    return done

@@ -1,16 +1,14 @@
 """The Ray Serve application end to end over HTTP: real Ray, real engine, real Qdrant local mode.
 
-One application serves the whole module; the tests that kill replicas come last.
+One application (conftest's `url`) serves the whole session; the tests that kill replicas come last here,
+and wait until the application serves again.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-import socket
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -20,46 +18,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from ray import serve
 
 from flowgen.catalog import Catalog
-from flowgen.catalog.store import DEFAULT_ROOT
-from flowgen.settings import RetrievalSettings, ServingSettings, Settings
 from flowgen.validation import ValidationReport, validate
 from flowgen.workflow import Workflow
-from generation.model import ensure_default_model
-from serving.cli import APP_NAME, start, stop
+from serving.cli import APP_NAME
 from tests.conftest import PAPER, max_calls
 
 pytestmark = pytest.mark.slow
-TOKENS = {"admin-token": "*", "retail-token": "retail"}
 ADMIN = {"Authorization": "Bearer admin-token"}
 RETAIL = {"Authorization": "Bearer retail-token"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The application with its own catalogs and index (the tests change a catalog), bearer tokens on.
-
-    Models (the LM, the out-of-scope gate) come from the usual data folder, shared with the other tests.
-    """
-    ensure_default_model(Settings().data_dir / "models")
-    folder = tmp_path_factory.mktemp("serving")
-    shutil.copytree(DEFAULT_ROOT, folder / "catalogs")
-    settings = Settings(
-        catalog_dir=folder / "catalogs",
-        retrieval=RetrievalSettings(qdrant_path=folder / "qdrant"),
-        serving=ServingSettings(port=free_port(), tokens=TOKENS, request_timeout_s=240),
-    )
-    base = start(settings)
-    try:
-        assert httpx.get(f"{base}/readyz", timeout=30).status_code == 200
-        yield base
-    finally:
-        stop()
 
 
 def post(url: str, body: Any, headers: dict[str, str] = ADMIN, path: str = "/v1/workflows") -> httpx.Response:
@@ -122,6 +88,7 @@ def test_stream_shows_the_outline_before_the_inputs(url: str) -> None:
         ({"requirement": PAPER, "tenant": "atlantis"}, ADMIN, 404, "unknown tenant 'atlantis'"),
         ({"requirement": PAPER, "tenant": "/etc"}, ADMIN, 422, "tenant"),
         ({"requirement": PAPER, "tenant": "../retail"}, ADMIN, 422, "tenant"),
+        ({"requirement": PAPER, "pinned": {"tables": ["u_nowhere"]}}, ADMIN, 400, "pinned names not in"),
         ({"requirement": PAPER, "colour": "red"}, ADMIN, 422, "colour"),
         ({"requirement": PAPER}, {}, 401, "bearer token"),
         ({"requirement": PAPER, "tenant": "banking"}, RETAIL, 403, "may not use tenant 'banking'"),

@@ -61,9 +61,9 @@ def free_port() -> int:
 
 class LocalPrometheus:
     """Prometheus scraping `target` (a /metrics URL on this machine) every `interval`, with `rules` loaded
-    and evaluated at the same interval. Use as a context manager; `query` asks its HTTP API."""
+    and evaluated at the same pace. Use as a context manager; `query` asks its HTTP API."""
 
-    def __init__(self, target: str, folder: Path, rules: Path = RULES, interval: str = "2s") -> None:
+    def __init__(self, target: str, folder: Path, rules: Path = RULES, interval: str = "5s") -> None:
         binary = shutil.which("prometheus")
         if binary is None:
             raise RuntimeError("prometheus is not installed (./dev installs Debian's package)")
@@ -74,7 +74,8 @@ class LocalPrometheus:
             group["interval"] = interval
         (folder / "rules.yml").write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
         config = {
-            "global": {"scrape_interval": interval, "evaluation_interval": interval},
+            # /metrics gathers every replica's metrics through Ray's agent: a second or two on a busy machine
+            "global": {"scrape_interval": interval, "scrape_timeout": interval, "evaluation_interval": interval},
             "rule_files": [str(folder / "rules.yml")],
             "scrape_configs": [
                 {"job_name": "flowgen", "metrics_path": parts.path or "/metrics",
@@ -82,6 +83,7 @@ class LocalPrometheus:
             ],
         }  # fmt: skip
         (folder / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+        self.step = float(interval.removesuffix("s"))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.command = [
@@ -131,9 +133,13 @@ class LocalPrometheus:
             raise ValueError(f"{expr}: {body.get('error')}")
         return body["data"]["result"]
 
-    def has_data(self, expr: str) -> bool:
-        """At least one sample with a finite value (a quantile over no observations is NaN: no data)."""
-        return any(math.isfinite(float(sample["value"][1])) for sample in self.query(expr))
+    def has_data(self, expr: str, since: float | None = None) -> bool:
+        """At least one finite value (a quantile over no observations is NaN: no data): now, or at any
+        evaluation since `since` (a panel over a time range; gauges such as vLLM's exist only while it works)."""
+        if since is None:
+            return any(math.isfinite(float(sample["value"][1])) for sample in self.query(expr))
+        series = self.query_range(expr, since, time.time(), self.step)
+        return any(math.isfinite(float(value)) for s in series for _, value in s["values"])
 
     def wait_for(self, expr: str, seconds: float) -> bool:
         deadline = time.monotonic() + seconds

@@ -1,7 +1,6 @@
-"""Prometheus rules and the Grafana dashboard (deploy/): promtool's checks and unit tests, the dashboard's shape.
-
-That every query returns data from a Prometheus scraping the real application is tested with the
-running application, in tests/test_serving.py.
+"""Prometheus rules and the Grafana dashboard (deploy/): promtool's checks and unit tests, the dashboard's
+shape, and every panel's and rule's query returning data from Debian's Prometheus scraping the running
+application (conftest's `url`) while workflows run.
 """
 
 from __future__ import annotations
@@ -10,13 +9,19 @@ import json
 import re
 import shutil
 import subprocess
+import threading
+import time
 from pathlib import Path
 
+import httpx
+import pytest
 import yaml
 
-from serving.monitoring import DASHBOARD, ROOT, RULES, queries
+from serving.monitoring import DASHBOARD, ROOT, RULES, LocalPrometheus, queries
+from tests.conftest import PAPER, TOKENS
 
 PROMETHEUS = ROOT / "deploy" / "prometheus"
+SHORT = "p1 incidents -> slack #oncall-mgrs asap"
 
 
 def promtool(*args: str) -> subprocess.CompletedProcess[str]:
@@ -79,3 +84,42 @@ def test_every_query_parses(tmp_path: Path) -> None:
     (tmp_path / "all.yml").write_text(yaml.safe_dump({"groups": [{"name": "queries", "rules": rules}]}))
     done = promtool("check", "rules", str(tmp_path / "all.yml"))
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.slow
+def test_every_panel_and_rule_returns_data_from_prometheus_scraping_the_app(url: str, tmp_path: Path) -> None:
+    """A panel or rule whose query stays empty (a wrong metric or label name, a metric never recorded) fails."""
+    admin = {"Authorization": f"Bearer {next(t for t, tenant in TOKENS.items() if tenant == '*')}"}
+    with LocalPrometheus(f"{url}/metrics", tmp_path / "prometheus") as prometheus:
+        assert prometheus.wait_for('up{job="flowgen"} == 1', 60), prometheus.log.read_text()[-2000:]
+        since = time.time()
+
+        def workflow(path: str, requirement: str) -> None:
+            body = {"requirement": requirement}
+            with httpx.stream("POST", f"{url}{path}", json=body, headers=admin, timeout=300) as response:
+                answered.append((path, response.status_code, response.read()[-300:]))
+
+        answered: list[tuple[str, int, bytes]] = []
+        flights = [threading.Thread(target=workflow, args=("/v1/workflows", PAPER)),
+                   threading.Thread(target=workflow, args=("/v1/workflows:stream", SHORT))]  # fmt: skip
+        for flight in flights:
+            flight.start()
+        # errors while they run: an empty requirement (a counted ClientError), a catalog change the
+        # retriever refuses (an exception inside the retriever deployment)
+        empty_requirement = httpx.post(f"{url}/v1/workflows", json={"requirement": " "}, headers=admin, timeout=60)
+        assert empty_requirement.status_code == 400
+        broken = {"name": "u_bad", "label": "Bad", "columns": [{"name": "x", "label": "X", "type": "reference",
+                                                                "reference": "nowhere"}]}  # fmt: skip
+        refused = httpx.put(f"{url}/v1/tenants/retail/tables/u_bad", json=broken, headers=admin, timeout=60)
+        assert refused.status_code == 422
+        for flight in flights:
+            flight.join(timeout=300)
+        assert [status for _, status, body in answered if b"event: error" not in body] == [200, 200], answered
+
+        def empty() -> list[str]:
+            return [f"{q.source}: {q.expr}" for q in queries() if not prometheus.has_data(q.expr, since)]
+
+        deadline = time.monotonic() + 90  # Ray exports every 2 s, Prometheus scrapes and evaluates every 5 s
+        while (missing := empty()) and time.monotonic() < deadline:
+            time.sleep(5)
+    assert missing == []

@@ -1,0 +1,1 @@
+"""Load tests (not tests: `python -m loadtests.run`); results in docs/serving.md."""

@@ -1,0 +1,236 @@
+"""A bounded load test of the service, headless: `python -m loadtests.run` (see docs/serving.md).
+
+Starts the application on this machine (or uses --url), starts Debian's Prometheus scraping it, runs
+loadtests/locustfile.py in phases of constant concurrency (users, seconds; each also bounded in
+requests), then writes into --out: locust's CSV and HTML per phase, report.json and report.md (requests,
+requests/s, p50 / p95 / p99 per endpoint, errors, workflows/s against concurrency 1, where the time
+went according to the service's own metrics), and a picture of the dashboard's main panels. Exits 1
+when an SLO is broken: a p95 over its bound, an unexpected answer (a bad request not refused with its
+4xx, a good one that failed), or any 5xx.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from serving.monitoring import LocalPrometheus, free_port, queries
+
+HERE = Path(__file__).resolve().parent
+WORKFLOW_ENDPOINTS = ("POST /v1/workflows", "POST /v1/workflows:stream")
+
+
+@dataclass(frozen=True)
+class SLO:
+    """Bounds for this 2-core machine (the GPU cluster's are the alert rules' objectives)."""
+
+    p95_seconds: dict[str, float] = field(
+        default_factory=lambda: {
+            "POST /v1/workflows": 240.0,
+            "POST /v1/workflows:stream": 240.0,
+            "stream: time to outline": 120.0,
+            "bad request": 5.0,  # every "bad request (4xx)" row
+        }
+    )
+    unexpected: int = 0  # failures of any kind: a wrong status, a failed workflow, a stream without `done`
+    server_errors: int = 0  # answers >= 500
+
+
+@dataclass
+class Phase:
+    users: int
+    seconds: int
+    started: float = 0.0
+    ended: float = 0.0
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def workflows_per_s(self) -> float:
+        done = sum(r["requests"] - r["failures"] for r in self.rows if r["name"] in WORKFLOW_ENDPOINTS)
+        return done / (self.ended - self.started)
+
+
+def parse_phases(text: str) -> list[Phase]:
+    """`1:60,16:150`: concurrency 1 for 60 s, then 16 for 150 s."""
+    return [Phase(int(users), int(seconds)) for users, seconds in (p.split(":") for p in text.split(","))]
+
+
+def locust(url: str, phase: Phase, tokens: dict[str, str], max_requests: int, out: Path) -> None:
+    name = f"c{phase.users}"
+    command = [
+        shutil.which("locust") or "locust", "-f", str(HERE / "locustfile.py"), "--headless", "--host", url,
+        "-u", str(phase.users), "-r", str(phase.users), "-t", f"{phase.seconds}s", "--stop-timeout", "0",
+        "--csv", str(out / name), "--html", str(out / f"{name}.html"), "--only-summary", "--exit-code-on-error", "0",
+        "--flowgen-tokens", json.dumps(tokens), "--flowgen-max-requests", str(max_requests),
+    ]  # fmt: skip
+    phase.started = time.time()
+    subprocess.run(command, check=True, timeout=phase.seconds + 120)
+    phase.ended = time.time()
+    with (out / f"{name}_stats.csv").open() as f:
+        phase.rows = [
+            {"name": r["Name"], "requests": int(r["Request Count"]), "failures": int(r["Failure Count"]),
+             "rps": float(r["Requests/s"]), "p50_s": _s(r["50%"]), "p95_s": _s(r["95%"]), "p99_s": _s(r["99%"])}
+            for r in csv.DictReader(f) if r["Name"] != "Aggregated"
+        ]  # fmt: skip
+    with (out / f"{name}_failures.csv").open() as f:
+        phase.failures = [{"name": r["Name"], "error": r["Error"], "count": int(r["Occurrences"])}
+                          for r in csv.DictReader(f)]  # fmt: skip
+
+
+def _s(milliseconds: str) -> float | None:
+    return None if milliseconds in ("", "N/A") else float(milliseconds) / 1000
+
+
+def broken_slos(phases: list[Phase], slo: SLO) -> list[str]:
+    broken = []
+    for phase in phases:
+        for row in phase.rows:
+            bound = slo.p95_seconds.get(row["name"]) or slo.p95_seconds.get(row["name"].split(" (")[0])
+            if bound is not None and row["p95_s"] is not None and row["p95_s"] > bound:
+                broken.append(f"c{phase.users} {row['name']}: p95 {row['p95_s']:.1f} s > {bound:.0f} s")
+        unexpected = sum(f["count"] for f in phase.failures)
+        server = sum(f["count"] for f in phase.failures if _status(f["error"]).startswith("5"))
+        if unexpected > slo.unexpected:
+            broken.append(f"c{phase.users}: {unexpected} unexpected answers: {phase.failures}")
+        if server > slo.server_errors:
+            broken.append(f"c{phase.users}: {server} answers >= 500")
+    return broken
+
+
+def _status(error: str) -> str:
+    """The HTTP status a failure names: the locustfile writes `status 503: ...` or `expected 400, got status 503`."""
+    found = re.search(r"status (\d{3})", error)
+    return found[1] if found else ""
+
+
+# Where the time went, from the service's metrics over the last phase (the busiest).
+BOTTLENECK = {
+    "mean seconds per stage": "sum by (stage) (increase(ray_flowgen_stage_seconds_sum[{w}])) "
+    "/ sum by (stage) (increase(ray_flowgen_stage_seconds_count[{w}]))",
+    "mean ms per call, by deployment": "sum by (deployment) "
+    "(increase(ray_serve_deployment_processing_latency_ms_sum[{w}])) / sum by (deployment) "
+    "(increase(ray_serve_deployment_processing_latency_ms_count[{w}]))",
+    "workflows in flight (mean)": "avg_over_time(sum(ray_flowgen_requests_in_flight)[{w}:5s])",
+    "vLLM requests running (mean)": "avg_over_time(sum(ray_vllm_num_requests_running)[{w}:5s])",
+    "vLLM requests running (max)": "max_over_time(sum(ray_vllm_num_requests_running)[{w}:5s])",
+    "vLLM requests waiting (max)": "max_over_time(sum(ray_vllm_num_requests_waiting)[{w}:5s])",
+    "vLLM KV cache use (max)": "max_over_time(max(ray_vllm_kv_cache_usage_perc)[{w}:5s])",
+    "stage-2 calls per workflow batch (mean)": "sum(increase(ray_flowgen_stage2_batch_size_sum[{w}])) "
+    "/ sum(increase(ray_flowgen_stage2_batch_size_count[{w}]))",
+    "tokens generated/s": "sum(increase(ray_flowgen_tokens_generated_total[{w}])) / {s}",
+}
+
+
+def bottleneck(prometheus: LocalPrometheus, phase: Phase) -> dict[str, Any]:
+    seconds = int(phase.ended - phase.started)
+    found: dict[str, Any] = {}
+    for label, expr in BOTTLENECK.items():
+        samples = prometheus.query(expr.format(w=f"{seconds}s", s=seconds))
+        values = {next(iter(s["metric"].values()), "") if s["metric"] else "": float(s["value"][1]) for s in samples}
+        found[label] = values.get("") if set(values) <= {""} else values
+    return found
+
+
+def report(phases: list[Phase], slo: SLO, broken: list[str], where: dict[str, Any], command: str) -> str:
+    lines = [f"`{command}`", "", "| users | endpoint | requests | failed | requests/s | p50 s | p95 s | p99 s |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+    for phase in phases:
+        for r in phase.rows:
+            p = [f"{r[k]:.2f}" if r[k] is not None else "-" for k in ("p50_s", "p95_s", "p99_s")]
+            lines.append(f"| {phase.users} | {r['name']} | {r['requests']} | {r['failures']} | {r['rps']:.3f} | "
+                         + " | ".join(p) + " |")  # fmt: skip
+    lines += ["", "| users | seconds | workflows/s |", "| --- | --- | --- |"]
+    lines += [f"| {p.users} | {p.ended - p.started:.0f} | {p.workflows_per_s:.3f} |" for p in phases]
+    if len(phases) > 1 and phases[0].workflows_per_s:
+        ratio = phases[-1].workflows_per_s / phases[0].workflows_per_s
+        lines += ["", f"workflows/s at {phases[-1].users} users / at {phases[0].users}: **{ratio:.2f}x**"]
+    if where:
+        lines += ["", f"Where the time went at {phases[-1].users} users (Prometheus, the service's metrics):", ""]
+        for label, value in where.items():
+            shown = value if not isinstance(value, dict) else {k: round(v, 3) for k, v in value.items()}
+            lines.append(f"- {label}: {round(value, 3) if isinstance(value, float) else shown}")
+    lines += ["", "SLOs: " + ("all met" if not broken else "BROKEN: " + "; ".join(broken))]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m loadtests.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--url", help="a running service (its tokens in --tokens); default: start one here")
+    parser.add_argument("--tokens", default="{}", help="JSON token -> tenant of the service given by --url")
+    parser.add_argument("--phases", default="1:60,16:150", help="users:seconds,... (default %(default)s)")
+    parser.add_argument("--max-requests", type=int, default=500, help="per phase (default %(default)s)")
+    parser.add_argument("--out", type=Path, default=Path("out/loadtest"))
+    parser.add_argument("--picture", type=Path, help="also write the dashboard picture here (PNG)")
+    args = parser.parse_args(argv)
+    url = args.url and args.url.rstrip("/")
+    if url and not url.startswith(("http://127.", "http://localhost", "http://[::1]")):
+        parser.error("--url must be on this machine (loopback)")
+    args.out.mkdir(parents=True, exist_ok=True)
+    phases, slo = parse_phases(args.phases), SLO()
+    with ExitStack() as stack:
+        tokens = json.loads(args.tokens)
+        if url is None:
+            url, tokens = _start_service(args.out, stack)
+        prometheus = None
+        if shutil.which("prometheus"):
+            prometheus = stack.enter_context(LocalPrometheus(f"{url}/metrics", args.out / "prometheus"))
+        for phase in phases:
+            print(f"phase: {phase.users} users for {phase.seconds} s", file=sys.stderr, flush=True)
+            locust(url, phase, tokens, args.max_requests, args.out)
+            time.sleep(5)  # cancelled requests drain; Ray and Prometheus catch up
+        where = bottleneck(prometheus, phases[-1]) if prometheus else {}
+        if prometheus:  # a panel or rule that stayed empty through the whole run
+            where["empty panels and rules"] = [
+                q.source for q in queries() if not prometheus.has_data(q.expr, phases[0].started)
+            ]
+        if prometheus:
+            from loadtests.dashboard import draw
+
+            draw(prometheus, phases[0].started, phases[-1].ended, args.out / "dashboard.png")
+            if args.picture:
+                shutil.copyfile(args.out / "dashboard.png", args.picture)
+    broken = broken_slos(phases, slo)
+    command = "python -m loadtests.run " + " ".join(argv if argv is not None else sys.argv[1:])
+    text = report(phases, slo, broken, where, command.strip())
+    (args.out / "report.md").write_text(text)
+    (args.out / "report.json").write_text(json.dumps(
+        {"phases": [asdict(p) | {"workflows_per_s": p.workflows_per_s} for p in phases], "slo": asdict(slo),
+         "broken": broken, "bottleneck": where}, indent=2))  # fmt: skip
+    print(text)
+    return 1 if broken else 0
+
+
+def _start_service(out: Path, stack: ExitStack) -> tuple[str, dict[str, str]]:
+    """The application on its embedded defaults, with a token per tenant (and an admin one) and its own
+    index under `out` (indexed on the first run, reused after)."""
+    from flowgen.catalog import list_tenants
+    from flowgen.settings import RetrievalSettings, ServingSettings, Settings
+    from serving.cli import start, stop
+
+    tenants = list_tenants(Settings().catalog_dir)
+    tokens = {"loadtest-admin": "*"} | {f"loadtest-{tenant}": tenant for tenant in tenants}
+    settings = Settings(
+        retrieval=RetrievalSettings(qdrant_path=(out / "qdrant").resolve()),
+        serving=ServingSettings(port=free_port(), tokens=tokens),
+    )
+    url = start(settings)
+    stack.callback(stop)
+    assert httpx.get(f"{url}/readyz", timeout=60).status_code == 200
+    return url, tokens
+
+
+if __name__ == "__main__":
+    sys.exit(main())

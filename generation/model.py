@@ -53,12 +53,13 @@ def ensure_merged(base: Path, adapter: Path, cache: Path) -> Path:
     err.print(f"merging {adapter.name} into {base.name} (once): {target}")
     model = AutoModelForCausalLM.from_pretrained(str(base), dtype=torch.bfloat16)
     merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
-    tmp = cache / f".{target.name}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=cache))  # two replicas may merge at once
     merged.save_pretrained(str(tmp))
     AutoTokenizer.from_pretrained(str(base)).save_pretrained(str(tmp))
-    shutil.rmtree(target, ignore_errors=True)
-    tmp.rename(target)
+    try:
+        tmp.rename(target)
+    except OSError:  # another process finished first: its copy is the same
+        shutil.rmtree(tmp)
     return target
 
 

@@ -43,7 +43,7 @@ def test_the_adapter_is_applied(engine: CheckpointEngine) -> None:
 def test_paper_example_is_valid_with_n_plus_one_calls(
     engine: CheckpointEngine, core_retriever: Retriever, run: asyncio.Runner
 ) -> None:
-    result = run.run(Pipeline(engine, InProcess(core_retriever)).run(PAPER, "core"))
+    result = run.run(Pipeline(engine, InProcess(core_retriever), "compact").run(PAPER, "core"))  # the base model
     assert isinstance(result.answer, Workflow)
     assert result.report is not None and result.report.violations == [], result.report
     assert result.failures == []

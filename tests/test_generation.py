@@ -12,7 +12,7 @@ from flowgen.errors import ClientError, UnknownTenantError
 from flowgen.settings import Settings
 from flowgen.workflow import Workflow
 from generation.engine import Engine
-from generation.model import ensure_default_model
+from generation.model import served_model
 from generation.pipeline import InProcess, Pipeline
 from retrieval.suggest import Retriever
 from tests.conftest import PAPER, assert_max_tokens_is_a_failure, max_calls
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="session")
 def engine() -> Iterator[Engine]:
     settings = Settings()
-    engine = Engine(settings.engine, ensure_default_model(settings.data_dir / "models"))
+    engine = Engine(settings.engine, *served_model(settings.engine, settings.data_dir / "models"))
     yield engine
     engine.shutdown()
 

@@ -110,7 +110,7 @@ def test_http_and_connection_errors_are_generation_failures(engine: OpenAIEngine
 
 
 def test_paper_example_through_the_server(engine: OpenAIEngine, run: asyncio.Runner, core_retriever: Retriever) -> None:
-    result = run.run(Pipeline(engine, InProcess(core_retriever)).run(PAPER, "core"))
+    result = run.run(Pipeline(engine, InProcess(core_retriever), "compact").run(PAPER, "core"))  # the base model
     assert isinstance(result.answer, Workflow)
     assert result.report is not None and result.report.violations == [], result.report
     assert result.failures == []

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from flowdata.splits import handwritten
+from flowdata.splits import handwritten, ood_sample
 from flowgen.catalog import Catalog
-from flowgen.evaluation.records import Reference
+from flowgen.evaluation.harness import evaluate
+from flowgen.evaluation.records import Prediction, Reference
 from flowgen.settings import Settings
 from flowgen.workflow import Workflow
 from generation.model import ensure_default_model, ensure_merged
@@ -18,6 +19,7 @@ from generation.outline import Inexpressible, outline_schema, spans, to_outline,
 from generation.pipeline import InProcess
 from retrieval.suggest import Retriever
 from tests.conftest import PAPER
+from training.results import Done, Run, write_results
 from training.sft import TrainConfig, completion_loss, latest_checkpoint, plan_batches, train
 from training.sft_data import SFTExample, examples_of
 
@@ -158,3 +160,25 @@ def test_training_learns_resumes_and_merges(tiny_model: Path, tmp_path: Path) ->
     merged = ensure_merged(tiny_model, adapter, tmp_path / "cache")
     assert ensure_merged(tiny_model, adapter, tmp_path / "cache") == merged  # cached by the adapter's content
     assert (merged / "tokenizer.json").is_file() and any(merged.glob("*.safetensors"))
+
+
+def test_ood_sample_is_fixed_and_stratified() -> None:
+    ood = handwritten("ood")
+    sample = ood_sample(ood, per_tenant=5)
+    tenants = {r.tenant for r in ood}
+    assert len(sample) == 5 * len(tenants) and {r.tenant for r in sample} == tenants
+    assert ood_sample(list(reversed(ood)), per_tenant=5) == sample  # the same sample whatever the order
+
+
+def test_results_render_every_finished_run(core: Catalog, tmp_path: Path) -> None:
+    """A run's scores, errors and command land in docs/results.md's tables."""
+    refs = [r for r in handwritten("test") if isinstance(r.expected, Workflow)][:3]
+    preds = {r.id: Prediction(id=r.id, output=r.expected.model_dump(mode="json", exclude_none=True)) for r in refs}
+    report = evaluate(refs, preds, lambda tenant: core)
+    done = Done(run=Run(system="fine_tuned", split="test"), date="2026-12-01 15:00 UTC", command="flowgen results",
+                report=report)  # fmt: skip
+    (tmp_path / done.run.name).mkdir()
+    (tmp_path / done.run.name / "done.json").write_text(done.model_dump_json())
+    text = write_results(tmp_path, tmp_path / "results.md").read_text()
+    assert "| fine_tuned | test | real | 3 | 100.0 | 100.0 | 0.0 | 0.0 |" in text
+    assert "`flowgen results`" in text and "### test" in text

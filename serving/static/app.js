@@ -1,4 +1,5 @@
-// The authoring page: a requirement in, the workflow drawn live from POST /v1/workflows:stream.
+// The authoring page: a requirement in, the workflow drawn live from POST v1/workflows:stream.
+// API paths are relative to the page, so that it works behind a proxy that serves the API under a prefix.
 // Everything the server sends is shown as text (textContent), never parsed as HTML.
 "use strict";
 
@@ -63,7 +64,7 @@ async function loadTenants() {
   const select = $("#tenant");
   const previous = select.value || "core";
   try {
-    const tenants = await getJSON("/v1/tenants");
+    const tenants = await getJSON("v1/tenants");
     select.replaceChildren(...tenants.map((t) => new Option(t, t, false, t === previous)));
     await loadCatalog();
   } catch (error) {
@@ -76,7 +77,7 @@ async function loadTenants() {
 async function loadCatalog() {
   page.catalog = null;
   try {
-    page.catalog = await getJSON(`/v1/tenants/${encodeURIComponent($("#tenant").value)}/catalog`);
+    page.catalog = await getJSON(`v1/tenants/${encodeURIComponent($("#tenant").value)}/catalog`);
     setPhase("idle", "Ready.");
   } catch (error) {
     setPhase("error", `Catalog: ${error.message}`);
@@ -448,7 +449,7 @@ async function generate() {
   const controller = new AbortController();
   page.controller = controller;
   try {
-    const response = await fetch("/v1/workflows:stream", {
+    const response = await fetch("v1/workflows:stream", {
       method: "POST",
       headers: headers(true),
       body: JSON.stringify({ requirement, tenant, pinned: { tables, steps } }),

@@ -104,7 +104,7 @@ class CheckpointEngine:
     def processor(self, schema: dict[str, Any]) -> Any:
         """The outlines logits processor for `schema`, compiled once and reset for each generation."""
         backend = self.backend or backend_for(schema)
-        key = (backend, json.dumps(schema, sort_keys=True))
+        key = (backend, json.dumps(schema))  # not sorted: the order of properties is the order the grammar enforces
         found = self._processors.pop(key, None)
         if found is None:
             found = self._compile(backend, key[1])

@@ -29,7 +29,7 @@ def served_model(settings: EngineSettings, cache: Path) -> tuple[Path, Path | No
     only the configured `lora`, merged unless `merge_lora` is off (GPU clusters serving many adapters)."""
     base = settings.model or ensure_default_model(cache)
     lora = settings.lora
-    if lora is None and settings.model is None and settings.fine_tuned and SHIPPED_ADAPTER.is_dir():
+    if lora is None and settings.model is None and settings.fine_tuned:
         lora = SHIPPED_ADAPTER
     if lora is None or not settings.merge_lora:
         return base, lora

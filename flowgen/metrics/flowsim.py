@@ -11,24 +11,34 @@ from dataclasses import dataclass
 from flowgen.metrics._ted import ted
 from flowgen.workflow import Input, Workflow
 
+FREE = 1
+"""Node kind bit: inserting or deleting the node costs 0 (StarFlow's container nodes)."""
+HEAVY = 2
+"""Node kind bit: relabelling the node to a different label costs 2 (StarFlow's triggers and components)."""
+
 
 @dataclass(frozen=True)
 class Tree:
-    """An ordered labelled tree in post-order: `lml[i]` is node i's leftmost leaf descendant."""
+    """An ordered labelled tree in post-order: `lml[i]` is node i's leftmost leaf descendant, `kinds[i]` its
+    cost bits (FREE, HEAVY; empty: every node costs 1, FlowGen's FlowSim)."""
 
     labels: tuple[str, ...]
     lml: tuple[int, ...]
+    kinds: tuple[int, ...] = ()
 
     def __len__(self) -> int:
         return len(self.labels)
 
 
-class _Node:
-    __slots__ = ("label", "children")
+class Node:
+    """A node while a tree is built, before `postorder` flattens it."""
 
-    def __init__(self, label: str, children: list[_Node] | None = None) -> None:
+    __slots__ = ("label", "children", "kind")
+
+    def __init__(self, label: str, children: list[Node] | None = None, kind: int = 0) -> None:
         self.label = label
         self.children = children or []
+        self.kind = kind
 
 
 def workflow_tree(workflow: Workflow, *, with_inputs: bool) -> Tree:
@@ -38,28 +48,29 @@ def workflow_tree(workflow: Workflow, *, with_inputs: bool) -> Tree:
     structure errors still has a tree.
     """
 
-    def leaves(inputs: list[Input]) -> list[_Node]:
+    def leaves(inputs: list[Input]) -> list[Node]:
         if not with_inputs:
             return []
-        return [_Node(f"{i.name}={i.value}") for i in sorted(inputs, key=lambda i: (i.name, i.value))]
+        return [Node(f"{i.name}={i.value}") for i in sorted(inputs, key=lambda i: (i.name, i.value))]
 
     trigger = workflow.trigger
-    root = _Node("flow", [_Node(f"trigger:{trigger.type}" if trigger else "trigger:none")])
+    root = Node("flow", [Node(f"trigger:{trigger.type}" if trigger else "trigger:none")])
     if trigger:
         root.children[0].children = leaves(trigger.inputs)
-    nodes: dict[int, _Node] = {}
+    nodes: dict[int, Node] = {}
     for step in workflow.components:
-        node = _Node(step.name, leaves(step.inputs))
+        node = Node(step.name, leaves(step.inputs))
         parent = nodes.get(step.parent) if step.parent is not None else None
         (parent or root).children.append(node)
         nodes.setdefault(step.step, node)
-    return _postorder(root)
+    return postorder(root)
 
 
-def _postorder(root: _Node) -> Tree:
+def postorder(root: Node) -> Tree:
     labels: list[str] = []
     lml: list[int] = []
-    stack: list[tuple[_Node, int, int]] = [(root, 0, -1)]  # node, next child, leftmost leaf
+    kinds: list[int] = []
+    stack: list[tuple[Node, int, int]] = [(root, 0, -1)]  # node, next child, leftmost leaf
     while stack:
         node, k, left = stack.pop()
         if k < len(node.children):
@@ -68,19 +79,24 @@ def _postorder(root: _Node) -> Tree:
             continue
         index = len(labels)
         labels.append(node.label)
+        kinds.append(node.kind)
         lml.append(index if left < 0 else left)
         if stack and stack[-1][2] < 0:  # first finished child gives the parent's leftmost leaf
             parent, pk, _ = stack.pop()
             stack.append((parent, pk, lml[index]))
-    return Tree(tuple(labels), tuple(lml))
+    return Tree(tuple(labels), tuple(lml), tuple(kinds) if any(kinds) else ())
 
 
 def tree_edit_distance(a: Tree, b: Tree) -> int:
-    """Unit-cost Zhang-Shasha distance (insert 1, delete 1, relabel 1)."""
+    """Zhang-Shasha distance: insert, delete and relabel cost 1, except as the nodes' kinds say."""
     ids: dict[str, int] = {}
     la = array("i", [ids.setdefault(label, len(ids)) for label in a.labels])
     lb = array("i", [ids.setdefault(label, len(ids)) for label in b.labels])
-    return ted(la, array("i", a.lml), lb, array("i", b.lml))
+    return ted(la, array("i", a.lml), _kinds(a), lb, array("i", b.lml), _kinds(b))
+
+
+def _kinds(tree: Tree) -> array:
+    return array("i", tree.kinds or bytes(4 * len(tree.labels)))
 
 
 def similarity(a: Tree, b: Tree) -> float:

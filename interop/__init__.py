@@ -1,0 +1,1 @@
+"""Exchange with the platforms workflows run on: export, and their own toolchains as external checks."""

@@ -30,7 +30,11 @@ class EngineSettings(BaseModel):
     structured_backend: Literal["xgrammar", "guidance", "outlines"] = Field(
         "xgrammar", description="Library that compiles the JSON schemas into token masks (see docs/generation.md)."
     )
-    dtype: str = "bfloat16"
+    dtype: str = Field(
+        "float32",
+        description="Weights' dtype in the engine. float32 on CPUs without AVX-512 BF16 (this kind of machine: vLLM's "
+        "bf16 linear layers fall back to a slow kernel there); bfloat16 on GPUs (deploy/).",
+    )
     runtime: Literal["vllm", "transformers"] = Field(
         "vllm",
         description="What runs the model for `flowgen generate` / `predict` (the service always runs vLLM): "

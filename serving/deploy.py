@@ -131,6 +131,7 @@ _DICT_FIELDS = {"tokens"}  # settings whose value is itself a mapping (JSON in o
 GPU_ENGINE = {
     "model": "/models/Mistral-Nemo-Base-2407",
     "lora": "/models/flowgen-lora",
+    "merge_lora": False,  # vLLM applies it per request on a GPU; merging would write a 24 GB copy on every node
     "dtype": "bfloat16",
     "max_model_len": 8192,
     "max_num_seqs": 256,

@@ -14,7 +14,7 @@ from flowgen.errors import FlowGenError
 from flowgen.evaluation.harness import evaluate
 from flowgen.evaluation.records import load_predictions, load_references
 from flowgen.evaluation.report import write_report
-from flowgen.metrics.flowsim import flowsim
+from flowgen.metrics import VARIANTS, Variant
 from flowgen.settings import Settings
 from flowgen.validation import validate
 from flowgen.workflow import Workflow, answer_schema, parse_workflow
@@ -25,6 +25,7 @@ app = typer.Typer(
 # Upper layers plug their commands in here, the one place that knows them all.
 from flowdata.cli import app as dataset_app  # noqa: E402
 from generation.cli import generate, predict  # noqa: E402
+from interop.servicenow.cli import check_app, export_app  # noqa: E402
 from retrieval.cli import app as retrieval_app  # noqa: E402
 from retrieval.cli import index_app  # noqa: E402
 from serving.cli import serve_command  # noqa: E402
@@ -37,11 +38,14 @@ app.add_typer(index_app, name="index")
 app.add_typer(retrieval_app, name="retrieval")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(train_app, name="train")
+app.add_typer(export_app, name="export")
+app.add_typer(check_app, name="check")
 app.command()(generate)
 app.command()(predict)
 app.command("serve")(serve_command)
 app.command("results")(results_command)
 TenantOption = Annotated[str, typer.Option("--tenant", "-t", help="Tenant catalog; 'core' for the core catalog.")]
+VariantOption = Annotated[Variant, typer.Option(help="FlowSim: ours (spec section 3) or ServiceNow's StarFlow one.")]
 
 
 def _read_workflow(path: Path) -> Workflow:
@@ -77,9 +81,9 @@ def validate_cmd(file: Path, tenant: TenantOption = "core") -> None:
 
 
 @app.command("flowsim")
-def flowsim_cmd(generated: Path, expected: Path) -> None:
+def flowsim_cmd(generated: Path, expected: Path, variant: VariantOption = "flowgen") -> None:
     """Print FlowSim of the outline and of outline-and-inputs (0-100)."""
-    sim = flowsim(_read_workflow(generated), _read_workflow(expected))
+    sim = VARIANTS[variant](_read_workflow(generated), _read_workflow(expected))
     print(f"outline\t{sim.outline:.2f}\noutline+inputs\t{sim.inputs:.2f}")
 
 
@@ -88,6 +92,7 @@ def eval_cmd(
     predictions: Annotated[Path, typer.Option(help="JSONL of {id, output}.")],
     references: Annotated[Path, typer.Option(help="JSONL of dataset examples.")],
     out: Annotated[Path, typer.Option(help="Folder for report.json, report.md and matrix.csv.")],
+    variant: VariantOption = "flowgen",
 ) -> None:
     """Score predictions: FlowSim, structure / catalog errors, validated scores, feature analysis."""
     settings = Settings()
@@ -96,7 +101,8 @@ def eval_cmd(
         preds = load_predictions(predictions)
         with progress() as bar:
             task = bar.add_task("scoring", total=len(refs))
-            report = evaluate(refs, preds, lambda t: load_catalog(t, settings.catalog_dir), lambda: bar.advance(task))
+            report = evaluate(refs, preds, lambda t: load_catalog(t, settings.catalog_dir), lambda: bar.advance(task),
+                              variant)  # fmt: skip
     except FlowGenError as error:
         raise fail(error) from error
     paths = write_report(report, out)

@@ -28,6 +28,7 @@ from .auth import Access
 from .body_limit import BodyLimit
 from .catalog_api import host
 from .catalog_api import router as catalog_router
+from .export_api import router as export_router
 from .faults import UNAVAILABLE, answer, problem
 from .handles import RemoteEngine, RemoteSuggester
 from .metrics import Metrics
@@ -56,6 +57,7 @@ for _kind in (FlowGenError, TimeoutError, *UNAVAILABLE, Exception):
 
 
 api.include_router(catalog_router)
+api.include_router(export_router)
 api.add_middleware(BodyLimit, limit=lambda: host().max_body_bytes)
 
 

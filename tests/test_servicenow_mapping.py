@@ -120,7 +120,7 @@ def check_step(ours: object, entry: StepMap, theirs: Definition) -> list[str]:
             problems.append(f"output {out.name} unmapped")
         elif item.to is None and not item.mismatch:
             problems.append(f"output {out.name} has no counterpart and no reason")
-        elif item.to is not None and item.to not in theirs.outputs:
+        elif item.to is not None and item.to.split(".")[0] not in theirs.outputs:
             problems.append(f"output {out.name} -> {item.to}: no such output")
     return problems
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from flowgen.errors import ServerError
 from interop.servicenow import SDK_ROOT
 from interop.servicenow.literal import Call, parse_literal
 
@@ -74,8 +75,10 @@ class Definitions(BaseModel):
         return out
 
 
-class SdkMissing(RuntimeError):
+class SdkMissing(ServerError):
     """The SDK is not installed: `./dev` installs it (npm ci in interop/servicenow/sdk)."""
+
+    status_code = 503
 
 
 def _core(root: Path) -> Path:

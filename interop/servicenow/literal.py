@@ -1,6 +1,7 @@
 """A reader for the object literals that ServiceNow's SDK writes its definitions in: objects with bare or quoted
 keys, arrays, strings ('', "", `` without `${}`), numbers, booleans, identifiers and calls (`StringColumn({...})`),
-comments, trailing commas and `as Type` casts (skipped). It reads the first value of a text and ignores what follows it."""
+comments, trailing commas and `as Type` casts (skipped). It reads the first value of a text and ignores what
+follows it."""
 
 from __future__ import annotations
 

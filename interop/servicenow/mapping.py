@@ -20,7 +20,10 @@ class InputMap(BaseModel):
     values: dict[str, str] = {}
     """Our choice value -> ServiceNow's."""
     template: str | None = None
-    """How the value sits in the SDK input (`work_notes={}`); several inputs with a template share one."""
+    """How the value sits in the SDK input: `{}` is the value, `{other}` another input's translated value
+    (`{approval_rule}[{}]`); several templated inputs filling one SDK input are joined with `^`."""
+    default: str | None = None
+    """Our value when the input is not given, for templates that use it."""
     drop: str | None = None
     """Why the export leaves it out on purpose (ServiceNow takes that information elsewhere)."""
     mismatch: str | None = None
@@ -30,7 +33,8 @@ class InputMap(BaseModel):
 class OutputMap(BaseModel):
     model_config = _STRICT
     to: str | None = None
-    """The SDK output; None: none (a data pill to it is refused at export, naming the step)."""
+    """The SDK output, or a dot-walk from one (`task_sla_record.task`); None: none (a data pill to it is refused
+    at export, naming the step)."""
     mismatch: str | None = None
 
 

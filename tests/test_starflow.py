@@ -3,14 +3,19 @@ hand from StarFlow's definition, and the weighted C distance against zss with St
 
 from __future__ import annotations
 
+import json
 import random
+from pathlib import Path
 
 import pytest
 import zss
+from typer.testing import CliRunner
 
+from flowgen.cli import app
 from flowgen.metrics.flowsim import FREE, HEAVY, Tree, flowsim, tree_edit_distance
 from flowgen.metrics.starflow import query_tree, size, starflow, starflow_tree
 from flowgen.workflow import parse_workflow
+from tests.conftest import FIXTURES
 from tests.test_flowsim import random_spec, to_zss, tree, zss_distance
 
 
@@ -105,3 +110,13 @@ def test_weighted_distance_matches_zss_with_starflows_costs() -> None:
         assert tree_edit_distance(weighted(a), weighted(b)) == theirs, (a, b)
         # With no kinds, the same trees are scored with unit costs, as before.
         assert tree_edit_distance(tree(a), tree(b)) == zss_distance(a, b)
+
+
+def test_the_variant_is_chosen_on_the_command_line(example: dict, tmp_path: Path) -> None:
+    renamed = example | {
+        "components": [example["components"][0] | {"name": "look_up_record"}, *example["components"][1:]]
+    }
+    (tmp_path / "generated.json").write_text(json.dumps(renamed))
+    args = ["flowsim", str(tmp_path / "generated.json"), str(FIXTURES / "inactive-user-incidents.json")]
+    assert "outline\t75.00" in CliRunner().invoke(app, [*args, "--variant", "starflow"]).output
+    assert "outline\t80.00" in CliRunner().invoke(app, args).output

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from flowgen.catalog import Catalog, load_catalog
 from flowgen.errors import FlowGenError
 from flowgen.features import FEATURES, GROUPS
-from flowgen.metrics.flowsim import flowsim
+from flowgen.metrics import VARIANTS, Variant
 from flowgen.validation import validate
 from flowgen.workflow import OutOfScope, Workflow, parse_answer
 
@@ -78,7 +78,8 @@ class EvalReport(BaseModel):
     samples: list[SampleScore]
 
 
-def score_sample(ref: Reference, pred: Prediction | None, catalog: Catalog) -> SampleScore:
+def score_sample(ref: Reference, pred: Prediction | None, catalog: Catalog, variant: Variant = "flowgen"
+                 ) -> SampleScore:  # fmt: skip
     def result(outcome: str, score: float = 0.0) -> SampleScore:
         return SampleScore(
             id=ref.id, features=ref.features, outcome=outcome, outline=score, inputs=score,
@@ -98,7 +99,7 @@ def score_sample(ref: Reference, pred: Prediction | None, catalog: Catalog) -> S
         return result("refused_wrongly")
     assert isinstance(answer, Workflow)
     report = validate(answer, catalog)
-    sim = flowsim(answer, expected)
+    sim = VARIANTS[variant](answer, expected)
     broken = bool(report.structure_errors)
     return SampleScore(
         id=ref.id,
@@ -119,12 +120,14 @@ def evaluate(
     predictions: dict[str, Prediction],
     catalogs: Callable[[str], Catalog] = load_catalog,
     on_sample: Callable[[], None] | None = None,
+    variant: Variant = "flowgen",
 ) -> EvalReport:
+    """Scores with our FlowSim, or with ServiceNow's StarFlow variant to compare with its numbers."""
     if not references:
         raise FlowGenError("no references to score")
     samples = []
     for ref in references:
-        samples.append(score_sample(ref, predictions.get(ref.id), catalogs(ref.tenant)))
+        samples.append(score_sample(ref, predictions.get(ref.id), catalogs(ref.tenant), variant))
         if on_sample:
             on_sample()
     costs = [p.cost for r in references if (p := predictions.get(r.id)) and p.cost]

@@ -1,4 +1,6 @@
-"""`flowgen index ...` and `flowgen retrieval ...`: build the index, query it, evaluate and train it."""
+"""`flowgen index ...` and `flowgen retrieval ...`: build the index, query it, evaluate it and its gate.
+
+Training lives in training/ (`flowgen train retriever`, `flowgen train gate`): nothing here trains."""
 
 from __future__ import annotations
 
@@ -7,7 +9,6 @@ from typing import Annotated
 
 import numpy as np
 import typer
-from qdrant_client import QdrantClient
 
 from flowdata.splits import load_split
 from flowgen.catalog import list_tenants
@@ -18,16 +19,14 @@ from flowgen.evaluation.records import Reference
 from flowgen.settings import Settings
 from flowgen.workflow import OutOfScope
 
-from .embedder import Embedder, base_model_path, default_model_path
-from .evaluate import KS, Recall, evaluate, render
-from .index import Index, model_id
-from .scope import cross_validate, load_or_train, scope_path, training_set
+from .embedder import Embedder, default_model_path
+from .evaluate import Recall, evaluate, render
+from .scope import REFUSE_BELOW, load_gate
 from .suggest import Retriever
-from .train import fine_tune, make_pairs
 
 index_app = typer.Typer(no_args_is_help=True, help="Build and update the Qdrant index of the catalogs.")
-app = typer.Typer(no_args_is_help=True, help="Query, evaluate and fine-tune the retriever.")
-Split = Annotated[str, typer.Option(help="test, ood or all")]
+app = typer.Typer(no_args_is_help=True, help="Query and evaluate the retriever and the out-of-scope gate.")
+Split = Annotated[str, typer.Option(help="dev, test, ood or all (test and ood)")]
 DataDir = Annotated[
     Path | None, typer.Option("--data", help="Built splits (default: <data_dir>/data, else built now).")
 ]
@@ -80,8 +79,8 @@ def suggest(
 
 def _splits(split: str, data: Path | None, limit: int | None) -> dict[str, list[Reference]]:
     names = ["test", "ood"] if split == "all" else [split]
-    if not set(names) <= {"test", "ood", "train"}:
-        raise FlowGenError(f"unknown split {split!r}: use test, ood or all")
+    if not set(names) <= {"dev", "test", "ood", "train"}:
+        raise FlowGenError(f"unknown split {split!r}: use dev, test, ood or all")
     folder = data or Settings().dataset_dir
     return {name: load_split(folder, name)[:limit] for name in names}
 
@@ -93,12 +92,6 @@ def _recall(retriever: Retriever, splits: dict[str, list[Reference]], label: str
             task = bar.add_task(f"{label}: {name}", total=len(refs))
             results += evaluate(retriever, name, refs, lambda t=task: bar.advance(t))
     return results
-
-
-def _memory_retriever(embedder: Embedder) -> Retriever:
-    retriever = Retriever(Index(QdrantClient(":memory:"), embedder), Settings().catalog_dir)
-    retriever.sync_all()
-    return retriever
 
 
 @app.command("eval")
@@ -114,13 +107,14 @@ def eval_cmd(split: Split = "all", data: DataDir = None, limit: Annotated[int | 
 
 
 @app.command("scope-eval")
-def scope_eval(data: DataDir = None, folds: Annotated[int, typer.Option(help="Cross-validation folds.")] = 5) -> None:
-    """The out-of-scope gate: refusal recall and false refusals on test and ood, and cross-validated."""
+def scope_eval(data: DataDir = None) -> None:
+    """The out-of-scope gate in use (never trained here): refusals on test, ood and the held-out terse set."""
+    from training.scope_gate import HELD_OUT, scope_examples  # reading a hand-written file; nothing is trained
+
     settings = Settings()
     try:
         embedder = Embedder(default_model_path(settings), settings.retrieval.batch_size)
-        gate = load_or_train(scope_path(settings.data_dir, model_id(embedder)), embedder, model_id(embedder),
-                             settings.dataset_dir)  # fmt: skip
+        gate = load_gate(settings.data_dir, embedder.id, str(embedder.path))
         rows: list[tuple[str, np.ndarray, np.ndarray]] = []
         for name, refs in _splits("all", data, None).items():
             err.print(f"scoring {name} ({len(refs)} requirements)")
@@ -129,54 +123,32 @@ def scope_eval(data: DataDir = None, folds: Annotated[int, typer.Option(help="Cr
             hand = np.array([r.source == "handwritten" for r in refs])
             if 0 < hand.sum() < len(refs):
                 rows.append((f"{name}, hand-written only", rows[-1][1][hand], oos[hand]))
-        examples = training_set(settings.dataset_dir)
-        err.print(f"{folds}-fold cross-validation on {len(examples.texts)} training requirements")
-        sources = np.asarray(examples.sources)
-        held_out = cross_validate(embedder.encode(examples.texts), sources, folds)
-        rows.append((f"train, {folds}-fold CV", held_out, sources == 2))
-        hand = sources != 0
-        rows.append((f"train, {folds}-fold CV, hand-written only", held_out[hand], sources[hand] == 2))
+        terse = scope_examples(HELD_OUT)
+        p = gate.probability(embedder.encode([e.requirement for e in terse]))
+        rows.append(("terse ood (hand-written, never trained on)", p, np.array([not e.in_scope for e in terse])))
+        wrong = [(e.tenant, e.requirement, round(float(q), 3)) for e, q in zip(terse, p, strict=True)
+                 if e.in_scope and gate.refuses(q)]  # fmt: skip
     except FlowGenError as error:
         raise fail(error) from error
-    thresholds = sorted({0.05, 0.1, 0.2, 0.3, 0.5, gate.threshold})
-    print(f"model {gate.embedding_model}; refuse when p(workflow request) < {gate.threshold} (*)")
+    print(f"model {gate.embedding_model} ({gate.embedding_model_id}); refuse when p(workflow request) < "
+          f"{gate.threshold} (*)")  # fmt: skip
     print("cells: refusal recall on out-of-scope / false-refusal rate on in-scope\n")
-    heads = " | ".join(f"p < {t}{' *' if t == gate.threshold else ''}" for t in thresholds)
-    print(f"| data | in scope | out of scope | {heads} |")
-    print("|---|---|---|" + "---|" * len(thresholds))
+    print(render_refusals(rows, gate.threshold), end="")
+    print(f"\nterse ood requests wrongly refused: {len(wrong)} of {sum(e.in_scope for e in terse)}")
+    for tenant, text, q in wrong:
+        print(f"  {tenant}: {text} (p={q})")
+
+
+def render_refusals(rows: list[tuple[str, np.ndarray, np.ndarray]], threshold: float = REFUSE_BELOW) -> str:
+    """Markdown: per data set, refusal recall on out-of-scope / false-refusal rate on in-scope, per threshold."""
+    thresholds = sorted({0.05, 0.1, 0.2, 0.3, 0.5, threshold})
+    heads = " | ".join(f"p < {t}{' *' if t == threshold else ''}" for t in thresholds)
+    lines = [f"| data | in scope | out of scope | {heads} |", "|---|---|---|" + "---|" * len(thresholds)]
     for name, p, oos in rows:
         cells = []
         for t in thresholds:
             recall = f"{np.mean(p[oos] < t):.3f}" if oos.any() else "-"
-            cells.append(f"{recall} / {np.mean(p[~oos] < t):.3f}")
-        print(f"| {name} | {int((~oos).sum())} | {int(oos.sum())} | {' | '.join(cells)} |")
-
-
-@app.command()
-def train(
-    data: DataDir = None,
-    pairs: Annotated[int, typer.Option(help="Most training pairs to use.")] = 6000,
-    epochs: Annotated[int, typer.Option()] = 1,
-    eval_limit: Annotated[int | None, typer.Option(help="Examples per split for the before / after recall.")] = None,
-    seed: int = 0,
-) -> None:
-    """Fine-tune the embedder on the train split; report recall before and after on test and ood."""
-    settings = Settings()
-    try:
-        base = Embedder(base_model_path(), settings.retrieval.batch_size)
-        evaluation = _splits("all", data, eval_limit)
-        before = _recall(_memory_retriever(base), evaluation, "before")
-        train_refs = load_split(data or settings.dataset_dir, "train")
-        examples = make_pairs(train_refs, base, pairs, seed)
-        err.print(f"{len(examples)} training pairs with hard negatives")
-        work = settings.data_dir / "checkpoints" / "retriever"
-        out = fine_tune(base.path, examples, settings.retriever_model_dir, work, epochs=epochs, seed=seed)
-        after = _recall(_memory_retriever(Embedder(out, settings.retrieval.batch_size)), evaluation, "after")
-    except FlowGenError as error:
-        raise fail(error) from error
-    print("| split | target | " + " | ".join(f"R@{k} before | R@{k} after" for k in KS) + " |")
-    print("|---|---|" + "---|---|" * len(KS))
-    for b, a in zip(before, after, strict=True):
-        cells = " | ".join(f"{b.recall[k]:.3f} | {a.recall[k]:.3f}" for k in KS)
-        print(f"| {b.split} | {b.target} | {cells} |")
-    err.print(f"saved {out}; `flowgen index build` re-embeds with it (model in use: {default_model_path(settings)})")
+            refused = f"{np.mean(p[~oos] < t):.3f}" if (~oos).any() else "-"
+            cells.append(f"{recall} / {refused}")
+        lines.append(f"| {name} | {int((~oos).sum())} | {int(oos.sum())} | {' | '.join(cells)} |")
+    return "\n".join(lines) + "\n"

@@ -50,9 +50,11 @@ def open_client(url: str | None, path: Path) -> QdrantClient:
 
 
 def model_id(embedder: Embedder) -> str:
-    files = sorted(p for p in embedder.path.rglob("*.safetensors"))
-    stamp = ";".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
-    return hashlib.sha1(f"{embedder.path.resolve()}|{stamp}".encode()).hexdigest()[:16]
+    """The embedder's digest (of its weights' bytes: `Embedder.id`); for a stand-in without one, of its folder."""
+    found = getattr(embedder, "id", None)
+    if isinstance(found, str):
+        return found
+    return hashlib.sha1(str(Path(embedder.path).resolve()).encode()).hexdigest()[:16]
 
 
 class Index:

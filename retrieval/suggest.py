@@ -15,7 +15,7 @@ from flowgen.settings import Settings
 from .documents import Document, documents
 from .embedder import Embedder, default_model_path
 from .index import Index, SyncResult, open_client
-from .scope import ScopeModel, load_or_train, scope_path
+from .scope import ScopeModel, load_gate
 
 CACHED_VECTORS = 20_000  # query vectors kept (about 30 MB): a long-running service must not grow forever
 _CLAUSES = re.compile(r"[.;:!?\n]+|,?\s+(?:then|and then|after that|also|otherwise|if not|->)\s+|,\s+", re.IGNORECASE)
@@ -39,7 +39,7 @@ class Retriever:
     def __init__(self, index: Index, catalog_root: Path = DEFAULT_ROOT, data_dir: Path | None = None) -> None:
         self.index = index
         self.catalog_root = catalog_root
-        self.data_dir = data_dir or Settings().data_dir  # where the out-of-scope gate is kept
+        self.data_dir = data_dir or Settings().data_dir  # where a gate trained on this machine is kept
         self._scope: ScopeModel | None = None
         self._catalogs: dict[str, Catalog] = {}  # the catalogs as last indexed (or first read)
         self._cache: OrderedDict[str, list[float]] = OrderedDict()
@@ -90,11 +90,9 @@ class Retriever:
         return [self._cache.get(t) or fresh[t] for t in texts]
 
     def scope(self) -> ScopeModel:
-        """The out-of-scope gate for this embedder: loaded, or trained on first use (about a minute on CPU)."""
+        """The out-of-scope gate for this embedder, loaded (trained here or shipped); `GateMissing` if none."""
         if self._scope is None:
-            path = scope_path(self.data_dir, self.index.model)
-            dataset = Settings(data_dir=self.data_dir).dataset_dir
-            self._scope = load_or_train(path, self.index.embedder, self.index.model, dataset)
+            self._scope = load_gate(self.data_dir, self.index.model, str(self.index.embedder.path))
         return self._scope
 
     def in_scope(self, requirement: str) -> float:

@@ -42,7 +42,7 @@ class RetrieverServer:
         self.root = retriever.catalog_root
         self.retriever = retriever
         results = self.retriever.sync_all()
-        self.retriever.scope()  # the out-of-scope gate: loaded, or trained now rather than on the first request
+        self.retriever.scope()  # the out-of-scope gate (shipped or trained offline): a missing one fails here
         self.changes = CatalogChanges(self.retriever, settings.catalog_limits)
         changed = sum(r.added + r.updated for r in results)
         logging.getLogger("ray.serve").info("index ready: %d documents (re)indexed", changed)

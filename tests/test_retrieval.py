@@ -19,9 +19,10 @@ from generation.pipeline import InProcess, Pipeline
 from retrieval import scope
 from retrieval.embedder import Embedder, base_model_path
 from retrieval.index import IndexUnavailable, open_client
-from retrieval.scope import ScopeModel, scope_examples
+from retrieval.scope import GateMissing, ScopeModel
 from retrieval.suggest import Retriever
 from tests.conftest import PAPER
+from training.scope_gate import training_examples
 
 
 @pytest.fixture(scope="module")
@@ -140,9 +141,12 @@ def test_restart_keeps_the_index(retriever: Retriever, settings: Settings, embed
         retriever.index = Retriever.open(settings, embedder).index
 
 
-def test_out_of_scope_gate(retriever: Retriever) -> None:
-    """Trained on first use; the test split's requests for no workflow are refused, workflows are not."""
+def test_out_of_scope_gate(retriever: Retriever, settings: Settings) -> None:
+    """The gate shipped for this embedder is loaded (the data folder holds no dataset and no gate); the test
+    split's requests for no workflow are refused, workflows are not."""
+    assert not (settings.data_dir / "data").exists() and not (settings.data_dir / "models").exists()
     gate = retriever.scope()
+    assert gate.embedding_model_id == retriever.index.model == retriever.index.embedder.id
     test = handwritten("test")
     refused = [
         r.requirement
@@ -152,21 +156,27 @@ def test_out_of_scope_gate(retriever: Retriever) -> None:
     assert len(refused) >= 5, refused
     in_scope = [r.requirement for r in test if not isinstance(r.expected, OutOfScope)][:50]
     assert [r for r in in_scope if gate.refuses(retriever.in_scope(r))] == []
-    assert not set(map(str.lower, refused)) & {e.requirement.lower() for e in scope_examples()}  # not trained on
+    assert not set(map(str.lower, refused)) & {e.requirement.lower() for e in training_examples()}  # not trained on
 
 
-def test_scope_gate_persists(retriever: Retriever, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = scope.scope_path(settings.data_dir, retriever.index.model)
-    saved = json.loads(path.read_text())  # plain JSON, no pickle
-    assert saved["embedding_model_id"] == retriever.index.model and saved["threshold"] == scope.REFUSE_BELOW
-    monkeypatch.setattr(scope, "train", lambda *args: pytest.fail("a saved gate must not be trained again"))
-    reloaded = Retriever(retriever.index, settings.catalog_dir, settings.data_dir)
+def test_gate_is_loaded_never_trained(retriever: Retriever, settings: Settings, tmp_path: Path) -> None:
+    """A gate trained on this machine (in the data folder) comes before the shipped one; with neither, the
+    error names the command that makes one. Plain JSON, no pickle."""
+    shipped = scope.shipped_path(retriever.index.model)
+    local = scope.scope_path(tmp_path, retriever.index.model)
+    gate = ScopeModel.load(shipped)
+    assert json.loads(shipped.read_text())["threshold"] == scope.REFUSE_BELOW
+    gate.model_copy(update={"intercept": gate.intercept + 50}).save(local)
+    here = Retriever(retriever.index, settings.catalog_dir, tmp_path)
+    assert here.in_scope("hello there") > 0.99 > retriever.in_scope("hello there")
     texts = [PAPER, "hello there", "what is a change request?", "every friday email me the open P1s"]
     vectors = retriever.index.embedder.encode(texts)
-    assert ScopeModel.load(path) == retriever.scope()
-    assert reloaded.scope().probability(vectors).tolist() == retriever.scope().probability(vectors).tolist()
-    assert [reloaded.in_scope(t) for t in texts] == pytest.approx([retriever.in_scope(t) for t in texts], abs=1e-6)
-    assert not reloaded.scope().fits("another embedding model")  # which load_or_train then retrains
+    assert retriever.scope().probability(vectors).tolist() == gate.probability(vectors).tolist()
+    with pytest.raises(GateMissing, match="flowgen train gate"):
+        scope.load_gate(tmp_path, "another-embedder")
+    local.write_text("{")
+    with pytest.raises(GateMissing, match="cannot be read: run `flowgen train gate`"):
+        Retriever(retriever.index, settings.catalog_dir, tmp_path).scope()
 
 
 def test_pipeline_refuses_before_any_model_call(retriever: Retriever) -> None:

@@ -64,18 +64,17 @@ def export_servicenow(
 def check_servicenow(
     files: Annotated[list[Path] | None, typer.Argument(help="Workflow JSON files.")] = None,
     references: Annotated[Path | None, typer.Option(help="JSONL of dataset examples: check every reference.")] = None,
+    predictions: Annotated[Path | None, typer.Option(help="JSONL of {id, output}: check every answer.")] = None,
     tenant: Tenant = "core",
 ) -> None:
     """Export and build with ServiceNow's SDK offline; exit 1 on any diagnostic or export error."""
     catalog = _catalog(tenant)
     workflows = _read(files or [])
     refused: dict[str, str] = {}
-    if references is not None:
-        for line in references.read_text(encoding="utf-8").splitlines():
-            example = json.loads(line)
-            answer = parse_answer(example["expected"])
-            if isinstance(answer, Workflow) and example.get("tenant", "core") == catalog.tenant:
-                workflows[workflow_key(example["id"])] = answer
+    for path, field in ((references, "expected"), (predictions, "output")):
+        if path is not None:
+            workflows |= _workflows(path, field, catalog.tenant)
+    if references is not None or predictions is not None:
         workflows, refused = _exportable(workflows, catalog)
     if not workflows and not refused:
         raise fail(FlowGenError("nothing to check: give workflow files or --references"))
@@ -87,6 +86,20 @@ def check_servicenow(
     _summary(workflows, refused, diagnostics)
     if refused or diagnostics:
         raise typer.Exit(1)
+
+
+def _workflows(path: Path, field: str, tenant: str) -> dict[str, Workflow]:
+    """The workflows among a JSONL's answers (`field`) for the tenant; refusals and unparsable answers are skipped."""
+    out = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        example = json.loads(line)
+        try:
+            answer = parse_answer(example[field])
+        except (FlowGenError, KeyError, TypeError):
+            continue
+        if isinstance(answer, Workflow) and example.get("tenant", "core") == tenant:
+            out[workflow_key(example["id"])] = answer
+    return out
 
 
 def _exportable(workflows: dict[str, Workflow], catalog: Catalog) -> tuple[dict[str, Workflow], dict[str, str]]:

@@ -51,6 +51,7 @@ def ensure_merged(base: Path, adapter: Path, cache: Path) -> Path:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     err.print(f"merging {adapter.name} into {base.name} (once): {target}")
+    cache.mkdir(parents=True, exist_ok=True)
     model = AutoModelForCausalLM.from_pretrained(str(base), dtype=torch.bfloat16)
     merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=cache))  # two replicas may merge at once

@@ -44,11 +44,13 @@ class RetrieverServer:
         results = self.retriever.sync_all()
         self.retriever.scope()  # the out-of-scope gate (shipped or trained offline): a missing one fails here
         self.changes = CatalogChanges(self.retriever, settings.catalog_limits)
+        # batched per replica, not on the class: a batch queue created in this process (a test that runs
+        # the class in-process) would otherwise make the class unpicklable for a later deployment
+        self._embed = serve.batch(max_batch_size=64, batch_wait_timeout_s=0.003)(self._prefetch)
         changed = sum(r.added + r.updated for r in results)
         logging.getLogger("ray.serve").info("index ready: %d documents (re)indexed", changed)
 
-    @serve.batch(max_batch_size=64, batch_wait_timeout_s=0.003)
-    async def _embed(self, texts: list[str]) -> list[None]:
+    async def _prefetch(self, texts: list[str]) -> list[None]:
         self.retriever.prefetch(texts)  # one encoder batch; the searches below then hit the cache
         return [None] * len(texts)
 

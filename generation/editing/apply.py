@@ -1,0 +1,235 @@
+"""Applying an edit script: a pure function on a tree of the workflow's steps.
+
+Steps the script does not name keep their name, annotation and inputs; only the step numbers inside
+their data pills follow the renumbering. An operation that names no such step, or a result that would
+break a structure or catalog rule (other than inputs left for stage 2 to write), is refused with the
+reason, never half applied.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, Field
+
+from flowgen.catalog import Catalog
+from flowgen.errors import ClientError
+from flowgen.expressions import PILL
+from flowgen.validation import validate
+from flowgen.workflow import Input, Step, Workflow
+
+from .script import EditScript, NewStep, Replace, SetInput, Wrap
+
+_SOURCE = re.compile(r"^(step|new)_([1-9][0-9]*)$")
+PENDING_CODES = frozenset({"C003", "S010"})  # what a step whose inputs stage 2 has yet to write may break
+
+
+class EditRefused(ClientError):
+    """A script that cannot be applied as written; the message says which operation and why."""
+
+
+class Applied(BaseModel):
+    workflow: Workflow
+    origin: dict[int, int] = Field(description="Step number after the edit -> before, for the steps it kept.")
+    changed: list[int] = Field(description="Numbers after the edit of new and changed steps (0: the trigger).")
+    pending: dict[int, list[str]] = Field(description="Inputs stage 2 must write, by step number after the edit.")
+
+
+@dataclass(eq=False)
+class _Node:
+    name: str
+    annotation: str
+    inputs: list[Input]
+    origin: int | None = None  # number before the edit; None for a new step
+    children: list[_Node] = field(default_factory=list)
+    changed: bool = False
+    pending: list[str] = field(default_factory=list)
+
+
+class _Tree:
+    def __init__(self, workflow: Workflow, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.roots: list[_Node] = []
+        self.by_origin: dict[int, _Node] = {}
+        self.created: list[_Node] = []  # new_1, new_2, ...
+        self.trigger_changed = False
+        self.trigger_inputs = list(workflow.trigger.inputs) if workflow.trigger else []
+        self.trigger_pending: list[str] = []
+        for step in workflow.components:
+            node = _Node(step.name, step.annotation, [i.model_copy() for i in step.inputs], step.step)
+            parent = self.by_origin.get(step.parent) if step.parent is not None else None
+            (parent.children if parent else self.roots).append(node)
+            self.by_origin[step.step] = node
+
+    def siblings(self, number: int, what: str) -> tuple[list[_Node], int]:
+        """The list holding step `number` and its index there."""
+        node = self.by_origin.get(number)
+        if node is None:
+            raise EditRefused(f"{what}: there is no step {number}")
+        for siblings in self._lists(self.roots):
+            for i, other in enumerate(siblings):
+                if other is node:
+                    return siblings, i
+        raise EditRefused(f"{what}: step {number} was removed by an earlier operation")
+
+    def _lists(self, nodes: list[_Node]) -> list[list[_Node]]:
+        out = [nodes]
+        for node in nodes:
+            out += self._lists(node.children)
+        return out
+
+    def block(self, number: int, what: str) -> _Node:
+        siblings, i = self.siblings(number, what)
+        node = siblings[i]
+        if not self.catalog.is_block(node.name):
+            raise EditRefused(f"{what}: step {number} is {node.name!r}, which holds no steps")
+        return node
+
+    def new(self, spec: NewStep) -> _Node:
+        if self.catalog.step(spec.do) is None:
+            raise EditRefused(f"unknown step {spec.do!r} for tenant {self.catalog.tenant!r}")
+        inputs = [Input(name="table", value=spec.table)] if spec.table else []
+        node = _Node(spec.do, spec.a, inputs, changed=True)
+        if spec.inputs is not None:
+            node.inputs += [Input(name=k, value=v) for k, v in spec.inputs.items() if k != "table" or not spec.table]
+        else:
+            node.pending = self._missing(node)
+        self.created.append(node)
+        node.children = [self.new(child) for child in spec.then]
+        return node
+
+    def _missing(self, node: _Node) -> list[str]:
+        spec = self.catalog.step(node.name)
+        given = {i.name for i in node.inputs}
+        return [i.name for i in (spec.inputs if spec else ()) if i.name not in given]
+
+
+def apply(workflow: Workflow, script: EditScript, catalog: Catalog) -> Applied:
+    """The workflow after `script`; raises EditRefused when an operation or its result is not valid."""
+    tree = _Tree(workflow, catalog)
+    redirect: dict[int, _Node] = {}  # replaced steps: pills to them name their replacement
+    for k, op in enumerate(script.ops, 1):
+        what = f"operation {k} ({op.op})"
+        if op.op in ("insert_after", "insert_before", "replace"):
+            siblings, i = tree.siblings(op.step, what)
+            nodes = [tree.new(s) for s in op.steps]  # type: ignore[union-attr]
+            if isinstance(op, Replace):
+                old = siblings[i]
+                if len(nodes) == 1 and catalog.is_block(nodes[0].name) and not nodes[0].children:
+                    nodes[0].children = old.children
+                redirect[op.step] = nodes[0]
+                siblings[i : i + 1] = nodes
+            else:
+                at = i + 1 if op.op == "insert_after" else i
+                siblings[at:at] = nodes
+        elif op.op == "insert_into":
+            tree.block(op.step, what).children += [tree.new(s) for s in op.steps]
+        elif op.op == "delete":
+            siblings, i = tree.siblings(op.step, what)
+            del siblings[i]
+        elif op.op == "unwrap":
+            node = tree.block(op.step, what)
+            siblings, i = tree.siblings(op.step, what)
+            siblings[i : i + 1] = node.children
+        elif isinstance(op, Wrap):
+            _wrap(tree, op, what)
+        elif isinstance(op, SetInput):
+            _set(tree, workflow, op, what)
+    return _flatten(tree, workflow, redirect)
+
+
+def _wrap(tree: _Tree, op: Wrap, what: str) -> None:
+    siblings, i = tree.siblings(op.first, what)
+    others, j = tree.siblings(op.last, what)
+    if others is not siblings or j < i:
+        raise EditRefused(f"{what}: steps {op.first} to {op.last} are not consecutive steps of one block")
+    block = tree.new(NewStep(do=op.block, a=op.a, inputs=op.inputs))
+    block.children = siblings[i : j + 1]
+    nodes = [block]
+    if op.block == "try":
+        if not op.catch:
+            raise EditRefused(f"{what}: a try needs the steps of its catch")
+        nodes.append(tree.new(NewStep(do="catch", a=op.a, inputs={}, then=op.catch)))
+    siblings[i : j + 1] = nodes
+
+
+def _set(tree: _Tree, workflow: Workflow, op: SetInput, what: str) -> None:
+    node: _Node | None = None
+    if op.step == 0:
+        if workflow.trigger is None:
+            raise EditRefused(f"{what}: the workflow has no trigger")
+        spec, inputs = tree.catalog.triggers.get(workflow.trigger.type), tree.trigger_inputs
+    else:
+        siblings, i = tree.siblings(op.step, what)
+        node = siblings[i]
+        spec, inputs = tree.catalog.step(node.name), node.inputs
+    if spec is None or spec.input(op.input) is None:
+        known = ", ".join(i.name for i in spec.inputs) if spec else "none"
+        raise EditRefused(f"{what}: step {op.step} has no input {op.input!r} (its inputs: {known})")
+    order = [i.name for i in spec.inputs]
+    kept = [i for i in inputs if i.name != op.input]
+    if op.value is not None:
+        kept.append(Input(name=op.input, value=op.value))
+    kept.sort(key=lambda i: order.index(i.name))
+    pending = [] if op.value is not None else [op.input]
+    if node is None:
+        tree.trigger_changed, tree.trigger_inputs = True, kept
+        tree.trigger_pending += pending
+    else:
+        node.changed, node.inputs = True, kept
+        node.pending += pending
+
+
+def _flatten(tree: _Tree, workflow: Workflow, redirect: dict[int, _Node]) -> Applied:
+    order: list[tuple[_Node, int | None]] = []
+
+    def walk(nodes: list[_Node], parent: int | None) -> None:
+        for node in nodes:
+            order.append((node, parent))
+            walk(node.children, len(order))
+
+    walk(tree.roots, None)
+    number = {id(node): n for n, (node, _) in enumerate(order, 1)}
+
+    def target(kind: str, k: int) -> int | None:
+        if kind == "new":
+            return number.get(id(tree.created[k - 1])) if k <= len(tree.created) else None
+        node = redirect.get(k) or tree.by_origin.get(k)
+        return number.get(id(node)) if node else None
+
+    def renumber(value: str, where: str) -> str:
+        def sub(match: re.Match[str]) -> str:
+            source, _, rest = match.group(1).partition(".")
+            own = _SOURCE.match(source)
+            if not own:
+                return match.group(0)
+            n = target(own.group(1), int(own.group(2)))
+            if n is None:
+                raise EditRefused(f"{where} uses {match.group(0)}, which the edit removes; change that input too")
+            return "{{" + f"step_{n}" + (f".{rest}" if rest else "") + "}}"
+
+        return PILL.sub(sub, value)
+
+    steps = []
+    for n, (node, parent) in enumerate(order, 1):
+        where = f"step {node.origin} ({node.name})" if node.origin else f"new step {node.name}"
+        inputs = [Input(name=i.name, value=renumber(i.value, where)) for i in node.inputs]
+        steps.append(Step(annotation=node.annotation, name=node.name, step=n, parent=parent, inputs=inputs))
+    trigger = workflow.trigger
+    if trigger is not None and tree.trigger_changed:
+        trigger = trigger.model_copy(update={"inputs": tree.trigger_inputs})
+    edited = Workflow(title=workflow.title, trigger=trigger, components=steps)
+    pending = {n: node.pending for n, (node, _) in enumerate(order, 1) if node.pending}
+    if tree.trigger_pending:
+        pending[0] = tree.trigger_pending
+    broken = [
+        str(v) for v in validate(edited, tree.catalog).violations
+        if not (v.code in PENDING_CODES and (v.step or 0) in pending)
+    ]  # fmt: skip
+    if broken:
+        raise EditRefused("the edit would break the workflow's rules: " + "; ".join(broken))
+    changed = [0] if tree.trigger_changed else []
+    changed += [n for n, (node, _) in enumerate(order, 1) if node.changed]
+    origin = {n: node.origin for n, (node, _) in enumerate(order, 1) if node.origin is not None}
+    return Applied(workflow=edited, origin=origin, changed=changed, pending=pending)

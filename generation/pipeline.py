@@ -133,7 +133,7 @@ class Pipeline:
         await emit("outline", {"trigger": plan.trigger.model_dump() if plan.trigger else None,
                                "components": [s.model_dump(exclude_none=True) for s in plan.steps]})  # fmt: skip
 
-        filled, failures, stage2_tokens, stage2_calls = await self._populate(requirement, catalog, plan, tables, emit)
+        filled, failures, stage2_tokens, stage2_calls = await self.populate(requirement, catalog, plan, tables, emit)
         tokens += stage2_tokens
         calls += stage2_calls
         timings["inputs"] = time.perf_counter() - clock - timings["time_to_outline"]
@@ -146,11 +146,16 @@ class Pipeline:
         """p(workflow request); the gate is not consulted when it is off."""
         return await self.retriever.in_scope(requirement) if self.refuse_below > 0 else 1.0
 
-    async def _populate(self, requirement: str, catalog: Catalog, plan: OutlinePlan, tables: list[str],
-                        emit: Event) -> tuple[dict[int, dict[str, str] | None], list[str], int, int]:  # fmt: skip
-        targets = ([0] if plan.trigger and catalog.triggers[plan.trigger.type].inputs else []) + [
-            s.step for s in plan.steps if (spec := catalog.step(s.name)) and spec.inputs
-        ]
+    async def populate(self, requirement: str, catalog: Catalog, plan: OutlinePlan, tables: list[str], emit: Event,
+                       targets: list[int] | None = None, known: dict[int, dict[str, str]] | None = None,
+                       ) -> tuple[dict[int, dict[str, str] | None], list[str], int, int]:  # fmt: skip
+        """Stage 2 for `targets` (default: the trigger and every step with inputs); `known` values (an edit's
+        untouched steps and inputs) are shown in the prompts and kept, not generated."""
+        known = known or {}
+        if targets is None:
+            targets = ([0] if plan.trigger and catalog.triggers[plan.trigger.type].inputs else []) + [
+                s.step for s in plan.steps if (spec := catalog.step(s.name)) and spec.inputs
+            ]
         filled: dict[int, dict[str, str] | None] = {}
         failures: list[str] = []
         tokens = 0
@@ -161,6 +166,9 @@ class Pipeline:
             except Unfillable as error:
                 failures.append(str(error))
                 continue
+            fixed.update(kept := known.get(number, {}))
+            schema["properties"] = {k: v for k, v in schema["properties"].items() if k not in kept}
+            schema["required"] = [k for k in schema["required"] if k not in kept]
             if not schema["properties"]:
                 filled[number] = fixed
                 continue
@@ -169,7 +177,7 @@ class Pipeline:
         async def finish(number: int, fixed: dict[str, str], schema: dict[str, Any]) -> None:
             nonlocal tokens
             hints = await self._hints(catalog, plan, number, tables)
-            prompt = inputs_prompt(self.style, requirement, plan, {}, number, plan.spec(catalog, number), hints)
+            prompt = inputs_prompt(self.style, requirement, plan, known, number, plan.spec(catalog, number), hints)
             try:
                 completion = await self.engine.complete(prompt, schema, self.input_tokens)
                 tokens += completion.tokens

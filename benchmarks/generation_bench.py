@@ -21,9 +21,9 @@ from typing import Any
 
 from flowgen.catalog import load_catalog
 from flowgen.settings import Settings
-from generation.engine import Engine
+from generation.engines.vllm import VLLMEngine
 from generation.inputs import step_schema
-from generation.model import ensure_default_model
+from generation.model import base_model
 from generation.outline import to_plan
 from generation.prompts import inputs_prompt
 
@@ -58,7 +58,7 @@ def stage2_calls() -> list[tuple[str, dict[str, Any]]]:
     return calls
 
 
-async def measure(engine: Engine, repeats: int, rounds: int) -> None:
+async def measure(engine: VLLMEngine, repeats: int, rounds: int) -> None:
     calls = stage2_calls()
     await engine.complete(calls[0][0], calls[0][1], 96)  # warm-up: compile the grammar path once
 
@@ -103,7 +103,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=12, help="Throughput rounds per mode (totals are reported).")
     args = parser.parse_args()
     settings = Settings()
-    engine = Engine(settings.engine, settings.engine.model or ensure_default_model(settings.data_dir / "models"))
+    engine = VLLMEngine(settings.engine, base_model(settings))
     try:
         asyncio.run(measure(engine, args.repeats, args.rounds))
     finally:

@@ -25,8 +25,8 @@ from outlines_core.json_schema import build_regex_from_schema
 
 from flowgen.catalog import load_catalog
 from flowgen.settings import Settings
-from generation.checkpoint import Backend, CheckpointEngine
-from generation.model import ensure_default_model
+from generation.engines.transformers import Backend, CheckpointEngine
+from generation.model import base_model
 from generation.outline import outline_schema
 from generation.prompts import outline_prompt
 
@@ -91,7 +91,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     settings = Settings()
-    model = settings.engine.model or ensure_default_model(settings.data_dir / "models")
+    model = base_model(settings)
     engine = CheckpointEngine(model, settings.engine.lora, settings.engine.dtype)
     calls = {"outline": [stage1_call()], "stage 2 inputs": stage2_calls()}
     asyncio.run(measure(engine, calls, args.repeats))

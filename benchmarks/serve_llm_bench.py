@@ -26,8 +26,8 @@ import psutil
 from generation_bench import stage2_calls  # type: ignore[import-not-found]  # sibling script
 
 from flowgen.settings import Settings
-from generation.engine import Completion
-from generation.model import ensure_default_model
+from generation.engines import Completion
+from generation.model import base_model
 
 Call = tuple[str, dict[str, Any]]
 Ask = Callable[[str, dict[str, Any], int], Awaitable[Completion]]
@@ -213,7 +213,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings()
     # Absolute: the replicas need not share this process's working directory.
-    model = (settings.engine.model or ensure_default_model(settings.data_dir / "models")).resolve()
+    model = base_model(settings).resolve()
     ours = run_phase("ours", lambda: deploy_ours(settings, model, args.deploy_timeout), args)
     theirs = run_phase("ray.serve.llm", lambda: deploy_ray_llm(settings, model, args.deploy_timeout), args)
     report(ours, theirs, args.max_tokens)

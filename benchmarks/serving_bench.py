@@ -24,7 +24,7 @@ from flowdata.splits import load_split
 from flowgen.settings import Settings
 from flowgen.workflow import Workflow
 from generation.cli import start as start_in_process
-from generation.engine import GenerationFailed
+from generation.engines import GenerationFailed
 from generation.pipeline import InProcess, Pipeline
 from serving.cli import start, stop
 

@@ -25,7 +25,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from flowgen.evaluation.records import load_models
 from flowgen.settings import Settings
-from generation.model import ensure_default_model
+from generation.model import base_model
 from training.sft import TrainConfig, collate, completion_loss, plan_batches, tokenize
 from training.sft_data import SFTExample
 
@@ -51,7 +51,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=2)
     parser.add_argument("--examples", type=Path, default=Path("var/training/sft/train.jsonl"))
     args = parser.parse_args()
-    folder = ensure_default_model(Settings().data_dir / "models")
+    folder = base_model(Settings())
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
     examples = load_models(args.examples, SFTExample)[:200]
     config = TrainConfig()

@@ -1,4 +1,5 @@
-"""The `flowgen` command line: one Typer app; later layers add sub-apps."""
+"""The `flowgen` command line, the one composition root: the core's commands here, every upper layer's
+named below and imported only when called (`flowgen validate` loads neither Ray nor vLLM)."""
 
 from __future__ import annotations
 
@@ -9,52 +10,60 @@ from typing import Annotated
 import typer
 
 from flowgen.catalog import load_catalog
-from flowgen.console import err, fail, progress
+from flowgen.commandline import Lazy, LazyGroup, build_settings, settings_of
+from flowgen.console import err, progress
 from flowgen.errors import FlowGenError
 from flowgen.evaluation.harness import evaluate
 from flowgen.evaluation.records import load_predictions, load_references
 from flowgen.evaluation.report import write_report
 from flowgen.metrics import VARIANTS, Variant
-from flowgen.settings import Settings
 from flowgen.validation import validate
 from flowgen.workflow import Workflow, answer_schema, parse_workflow
 
-app = typer.Typer(
-    no_args_is_help=True, add_completion=False, help="FlowGen: requirements in plain words to low-code workflows."
-)
-# Upper layers plug their commands in here, the one place that knows them all.
-from flowdata.cli import app as dataset_app  # noqa: E402
-from generation.cli import generate, predict  # noqa: E402
-from interop.servicenow.cli import check_app, export_app  # noqa: E402
-from retrieval.cli import app as retrieval_app  # noqa: E402
-from retrieval.cli import index_app  # noqa: E402
-from serving.cli import serve_command  # noqa: E402
-from serving.tenants_cli import app as tenants_app  # noqa: E402
-from training.cli import app as train_app  # noqa: E402
-from training.cli import results_command  # noqa: E402
 
-app.add_typer(dataset_app, name="dataset")
-app.add_typer(index_app, name="index")
-app.add_typer(retrieval_app, name="retrieval")
-app.add_typer(tenants_app, name="tenants")
-app.add_typer(train_app, name="train")
-app.add_typer(export_app, name="export")
-app.add_typer(check_app, name="check")
-app.command()(generate)
-app.command()(predict)
-app.command("serve")(serve_command)
-app.command("results")(results_command)
+class FlowGenGroup(LazyGroup):
+    lazy = {
+        "dataset": Lazy("flowdata.cli:app", "Build, check and describe the datasets."),
+        "index": Lazy("retrieval.cli:index_app", "Build and update the Qdrant index of the catalogs."),
+        "retrieval": Lazy("retrieval.cli:app", "Query and evaluate the retriever and the out-of-scope gate."),
+        "tenants": Lazy("serving.tenants_cli:app", "Onboard a tenant from a catalog file, export, replace, versions."),
+        "train": Lazy("training.cli:app", "Fine-tune the generator: SFT data, then LoRA training."),
+        "export": Lazy("interop.servicenow.cli:export_app", "Export workflows to a platform's own format."),
+        "check": Lazy("interop.servicenow.cli:check_app", "Check workflows with a platform's own toolchain."),
+        "generate": Lazy("generation.cli:generate", "Generate a workflow: the outline, each step's inputs, the JSON."),
+        "predict": Lazy("generation.cli:predict", "Write predictions for a split, which `flowgen eval` scores."),
+        "serve": Lazy("serving.cli:serve_command", "Serve the HTTP API: workflows, tenant catalogs, /metrics."),
+        "results": Lazy(
+            "training.cli:results_command", "Base-prompted vs fine-tuned on test and ood: docs/results.md."
+        ),
+    }
+
+
+app = typer.Typer(
+    cls=FlowGenGroup,
+    no_args_is_help=True,
+    add_completion=False,
+    help="FlowGen: requirements in plain words to low-code workflows.",
+)
+
+
+@app.callback()
+def main(ctx: typer.Context) -> None:
+    """Build the settings once, for whichever command runs."""
+    ctx.obj = build_settings()
+
+
 TenantOption = Annotated[str, typer.Option("--tenant", "-t", help="Tenant catalog; 'core' for the core catalog.")]
 VariantOption = Annotated[Variant, typer.Option(help="FlowSim: ours (spec section 3) or ServiceNow's StarFlow one.")]
 
 
 def _read_workflow(path: Path) -> Workflow:
     if not path.is_file():
-        raise fail(FlowGenError(f"{path}: no such file"))
+        raise FlowGenError(f"{path}: no such file")
     try:
         return parse_workflow(path.read_text(encoding="utf-8"))
     except FlowGenError as error:
-        raise fail(FlowGenError(f"{path}: {error}")) from error
+        raise FlowGenError(f"{path}: {error}") from error
 
 
 @app.command()
@@ -64,13 +73,10 @@ def schema() -> None:
 
 
 @app.command("validate")
-def validate_cmd(file: Path, tenant: TenantOption = "core") -> None:
+def validate_cmd(ctx: typer.Context, file: Path, tenant: TenantOption = "core") -> None:
     """Check a workflow against the structure and catalog rules; exit 1 when it breaks any."""
     workflow = _read_workflow(file)
-    try:
-        catalog = load_catalog(tenant, Settings().catalog_dir)
-    except FlowGenError as error:
-        raise fail(error) from error
+    catalog = load_catalog(tenant, settings_of(ctx).catalog_dir)
     report = validate(workflow, catalog)
     for violation in report.violations:
         print(violation)
@@ -89,22 +95,20 @@ def flowsim_cmd(generated: Path, expected: Path, variant: VariantOption = "flowg
 
 @app.command("eval")
 def eval_cmd(
+    ctx: typer.Context,
     predictions: Annotated[Path, typer.Option(help="JSONL of {id, output}.")],
     references: Annotated[Path, typer.Option(help="JSONL of dataset examples.")],
     out: Annotated[Path, typer.Option(help="Folder for report.json, report.md and matrix.csv.")],
     variant: VariantOption = "flowgen",
 ) -> None:
     """Score predictions: FlowSim, structure / catalog errors, validated scores, feature analysis."""
-    settings = Settings()
-    try:
-        refs = load_references(references)
-        preds = load_predictions(predictions)
-        with progress() as bar:
-            task = bar.add_task("scoring", total=len(refs))
-            report = evaluate(refs, preds, lambda t: load_catalog(t, settings.catalog_dir), lambda: bar.advance(task),
-                              variant)  # fmt: skip
-    except FlowGenError as error:
-        raise fail(error) from error
+    settings = settings_of(ctx)
+    refs = load_references(references)
+    preds = load_predictions(predictions)
+    with progress() as bar:
+        task = bar.add_task("scoring", total=len(refs))
+        report = evaluate(refs, preds, lambda t: load_catalog(t, settings.catalog_dir), lambda: bar.advance(task),
+                          variant)  # fmt: skip
     paths = write_report(report, out)
     s = report.summary
     print(

@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from flowgen.catalog.limits import CatalogLimits
 from flowgen.catalog.store import DEFAULT_ROOT
+
+Runtime = Literal["vllm", "transformers", "openai"]
+OpenAIApi = Literal["completions", "chat"]
 
 
 class EngineSettings(BaseModel):
@@ -35,11 +38,11 @@ class EngineSettings(BaseModel):
         description="Weights' dtype in the engine. float32 on CPUs without AVX-512 BF16 (this kind of machine: vLLM's "
         "bf16 linear layers fall back to a slow kernel there); bfloat16 on GPUs (deploy/).",
     )
-    runtime: Literal["vllm", "transformers"] = Field(
+    runtime: Runtime = Field(
         "vllm",
         description="What runs the model for `flowgen generate` / `predict` (the service always runs vLLM): "
-        "transformers loads the folder (and lora) as saved, constrained by outlines, one call at a time; "
-        "for evaluating training checkpoints and machines without vLLM.",
+        "vllm in this process; transformers loads the folder (and lora) as saved, constrained by outlines, one "
+        "call at a time (training checkpoints, machines without vLLM); openai calls the server at openai_url.",
     )
     prompt_style: Literal["tuned", "compact", "paper"] = Field(
         "tuned",
@@ -49,13 +52,23 @@ class EngineSettings(BaseModel):
     enforce_eager: bool = False
     openai_url: str | None = Field(
         None,
-        description="Base URL of an OpenAI-compatible server (http://host:8000/v1); when set, generation calls it "
-        "instead of starting vLLM in-process. Its key: OPENAI_API_KEY (default EMPTY, what vLLM accepts).",
+        description="With runtime openai: base URL of an OpenAI-compatible server (http://host:8000/v1). "
+        "Its key: OPENAI_API_KEY (default EMPTY, what vLLM accepts).",
     )
     openai_model: str | None = Field(None, description="Model name on that server; default: its first listed model.")
-    openai_api: Literal["completions", "chat"] = Field(
+    openai_api: OpenAIApi = Field(
         "completions", description="completions: plain prompt (base models, vLLM); chat: one user message."
     )
+
+    @model_validator(mode="after")
+    def _server_settings_go_with_openai(self) -> EngineSettings:
+        """A server URL without runtime openai would be ignored in silence (and a local model started instead)."""
+        if self.runtime == "openai" and not self.openai_url:
+            raise ValueError("runtime openai needs openai_url (FLOWGEN_ENGINE__OPENAI_URL=http://host:8000/v1)")
+        if self.runtime != "openai" and (self.openai_url or self.openai_model):
+            raise ValueError(f"openai_url and openai_model are for runtime openai, not {self.runtime} "
+                             "(set FLOWGEN_ENGINE__RUNTIME=openai)")  # fmt: skip
+        return self
 
 
 class RetrievalSettings(BaseModel):
@@ -94,11 +107,45 @@ class Settings(BaseSettings):
     serving: ServingSettings = ServingSettings()
     catalog_limits: CatalogLimits = CatalogLimits()
 
+    # The layout of data_dir, named here only: every command reads and writes these.
+    @property
+    def models_dir(self) -> Path:
+        """Converted and merged language models, trained embedders and gates."""
+        return self.data_dir / "models"
+
     @property
     def retriever_model_dir(self) -> Path:
-        """Where `flowgen retrieval train` writes the fine-tuned embedder."""
-        return self.data_dir / "models" / "retriever"
+        """Where `flowgen train retriever` writes the fine-tuned embedder."""
+        return self.models_dir / "retriever"
+
+    @property
+    def qdrant_dir(self) -> Path:
+        """The embedded Qdrant's folder (when no server is configured)."""
+        return self.retrieval.qdrant_path or self.data_dir / "qdrant"
+
+    @property
+    def served_catalogs_dir(self) -> Path:
+        """The service's versioned tenant catalogs."""
+        return self.data_dir / "catalogs"
 
     @property
     def dataset_dir(self) -> Path:
+        """The splits `flowgen dataset build` writes."""
         return self.data_dir / "data"
+
+    @property
+    def predictions_dir(self) -> Path:
+        return self.data_dir / "predictions"
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.data_dir / "checkpoints"
+
+    @property
+    def training_dir(self) -> Path:
+        """SFT examples and training runs."""
+        return self.data_dir / "training"
+
+    @property
+    def results_dir(self) -> Path:
+        return self.data_dir / "results"

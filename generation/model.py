@@ -16,24 +16,31 @@ import tempfile
 from pathlib import Path
 
 from flowgen.console import err
-from flowgen.settings import EngineSettings
+from flowgen.settings import Settings
 
 DEFAULT_NAME = "gemma-3-270m"
 SHIPPED_ADAPTER = Path(__file__).parent / "adapters" / "gemma-3-270m-flowgen"
 
 
-def served_model(settings: EngineSettings, cache: Path) -> tuple[Path, Path | None]:
+def base_model(settings: Settings) -> Path:
+    """The configured model folder, else the default one (converted under `models_dir` on first use)."""
+    return settings.engine.model or ensure_default_model(settings.models_dir)
+
+
+def served_model(settings: Settings, merge: bool | None = None) -> tuple[Path, Path | None]:
     """The model folder to load and the adapter to apply per request (None when merged or absent).
 
     Default: Gemma 3 270M with the shipped adapter merged in (`fine_tuned`); a configured `model` gets
-    only the configured `lora`, merged unless `merge_lora` is off (GPU clusters serving many adapters)."""
-    base = settings.model or ensure_default_model(cache)
-    lora = settings.lora
-    if lora is None and settings.model is None and settings.fine_tuned:
+    only the configured `lora`, merged unless `merge_lora` (or `merge`) is off (GPU clusters serving many
+    adapters; a training checkpoint evaluated as saved)."""
+    engine = settings.engine
+    base = base_model(settings)
+    lora = engine.lora
+    if lora is None and engine.model is None and engine.fine_tuned:
         lora = SHIPPED_ADAPTER
-    if lora is None or not settings.merge_lora:
+    if lora is None or not (engine.merge_lora if merge is None else merge):
         return base, lora
-    return ensure_merged(base, lora, cache), None
+    return ensure_merged(base, lora, settings.models_dir), None
 
 
 def ensure_merged(base: Path, adapter: Path, cache: Path) -> Path:

@@ -20,7 +20,8 @@ from flowgen.workflow import Input, OutOfScope, Step, Trigger, Workflow
 from retrieval.scope import REFUSE_BELOW, refusal
 from retrieval.suggest import Retriever
 
-from .engine import Completer, GenerationFailed
+from .answers import conforming
+from .engines import Completer, GenerationFailed
 from .inputs import Unfillable, step_schema
 from .outline import OutlinePlan, outline_schema, to_plan
 from .prompts import Style, inputs_prompt, outline_prompt
@@ -123,7 +124,10 @@ class Pipeline:
         prompt = outline_prompt(self.style, requirement, catalog, triggers, actions, tables)
         outline = await self.engine.complete(prompt, schema, self.outline_tokens)
         tokens, calls = outline.tokens, 1
-        data = outline.json()
+        try:
+            data = conforming(outline, schema)
+        except GenerationFailed as error:
+            raise GenerationFailed(f"outline: {error}") from error
         timings["time_to_outline"] = time.perf_counter() - clock
         timings["outline"] = timings["time_to_outline"] - timings["retrieve"]
         if "refuse" in data:
@@ -181,7 +185,7 @@ class Pipeline:
             try:
                 completion = await self.engine.complete(prompt, schema, self.input_tokens)
                 tokens += completion.tokens
-                values = {**fixed, **{k: str(v) for k, v in completion.json().items()}}
+                values = {**fixed, **{k: str(v) for k, v in conforming(completion, schema).items()}}
                 filled[number] = values
                 await emit("step", {"step": number, "inputs": values})
             except GenerationFailed as error:

@@ -62,9 +62,8 @@ class Retriever:
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder | None = None) -> Retriever:
         embedder = embedder or Embedder(default_model_path(settings), settings.retrieval.batch_size)
-        path = settings.retrieval.qdrant_path or settings.data_dir / "qdrant"
         url = settings.retrieval.qdrant_url
-        return cls(Index(open_client(url, path), embedder, server=url is not None), settings.catalog_dir,
+        return cls(Index(open_client(url, settings.qdrant_dir), embedder, server=url is not None), settings.catalog_dir,
                    settings.data_dir)  # fmt: skip
 
     def catalog(self, tenant: str) -> Catalog:

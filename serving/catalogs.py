@@ -17,7 +17,7 @@ def writable_root(settings: Settings) -> Path:
     """
     if settings.catalog_dir.resolve() != DEFAULT_ROOT.resolve():
         return settings.catalog_dir.resolve()
-    root = (settings.data_dir / "catalogs").resolve()
+    root = settings.served_catalogs_dir.resolve()
     shutil.rmtree(root / CORE, ignore_errors=True)
     shutil.copytree(DEFAULT_ROOT / CORE, root / CORE)
     for tenant in list_tenants(DEFAULT_ROOT):

@@ -12,7 +12,7 @@ from typing import Any
 from ray.serve.handle import DeploymentHandle, DeploymentResponse
 
 from flowgen.catalog import Catalog
-from generation.engine import Completion
+from generation.engines import Completion
 
 
 async def call(response: DeploymentResponse) -> Any:

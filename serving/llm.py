@@ -8,7 +8,8 @@ from typing import Any
 from ray import serve
 
 from flowgen.settings import Settings
-from generation.engine import Completion, Engine
+from generation.engines import Completion
+from generation.engines.vllm import VLLMEngine
 from generation.model import served_model
 
 
@@ -22,8 +23,8 @@ from generation.model import served_model
 )
 class LLMServer:
     def __init__(self, settings: Settings) -> None:
-        model, lora = served_model(settings.engine, settings.data_dir / "models")
-        self.engine = Engine(settings.engine, model, lora, ray_metrics=True)
+        model, lora = served_model(settings)
+        self.engine = VLLMEngine(settings.engine, model, lora, ray_metrics=True)
 
     async def complete(
         self, prompt: str, schema: dict[str, Any] | None, max_tokens: int, min_tokens: int = 0

@@ -12,7 +12,7 @@ import pytest
 
 from flowgen.catalog import Catalog, load_catalog
 from flowgen.workflow import Workflow
-from generation.engine import Completer, GenerationFailed
+from generation.engines import Completer, GenerationFailed
 from retrieval.embedder import Embedder, base_model_path
 from retrieval.index import Index
 from retrieval.suggest import Retriever
@@ -87,10 +87,10 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     from flowgen.catalog.store import DEFAULT_ROOT
     from flowgen.settings import RetrievalSettings, ServingSettings, Settings
-    from generation.model import ensure_default_model
+    from generation.model import base_model
     from serving.cli import start, stop
 
-    ensure_default_model(Settings().data_dir / "models")
+    base_model(Settings())
     folder = tmp_path_factory.mktemp("serving")
     shutil.copytree(DEFAULT_ROOT, folder / "catalogs")
     settings = Settings(

@@ -10,9 +10,9 @@ import pytest
 from flowgen.catalog import load_catalog
 from flowgen.settings import Settings
 from flowgen.workflow import Workflow
-from generation.checkpoint import CheckpointEngine, backend_for
+from generation.engines.transformers import CheckpointEngine, backend_for
 from generation.inputs import step_schema
-from generation.model import ensure_default_model
+from generation.model import base_model
 from generation.outline import outline_schema, to_plan
 from generation.pipeline import InProcess, Pipeline
 from retrieval.suggest import Retriever
@@ -27,7 +27,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> CheckpointEngine:
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
-    model = ensure_default_model(Settings().data_dir / "models")
+    model = base_model(Settings())
     adapter = tmp_path_factory.mktemp("checkpoint") / "adapter"
     base = AutoModelForCausalLM.from_pretrained(str(model))
     get_peft_model(base, LoraConfig(r=8, target_modules=["q_proj", "v_proj"])).save_pretrained(str(adapter))

@@ -11,7 +11,7 @@ import pytest
 from flowgen.errors import ClientError, UnknownTenantError
 from flowgen.settings import Settings
 from flowgen.workflow import Workflow
-from generation.engine import Engine
+from generation.engines.vllm import VLLMEngine
 from generation.model import served_model
 from generation.pipeline import InProcess, Pipeline
 from retrieval.suggest import Retriever
@@ -21,15 +21,15 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="session")
-def engine() -> Iterator[Engine]:
+def engine() -> Iterator[VLLMEngine]:
     settings = Settings()
-    engine = Engine(settings.engine, *served_model(settings.engine, settings.data_dir / "models"))
+    engine = VLLMEngine(settings.engine, *served_model(settings))
     yield engine
     engine.shutdown()
 
 
 @pytest.fixture(scope="session")
-def pipeline(engine: Engine, core_retriever: Retriever) -> Pipeline:
+def pipeline(engine: VLLMEngine, core_retriever: Retriever) -> Pipeline:
     return Pipeline(engine, InProcess(core_retriever))
 
 
@@ -57,5 +57,5 @@ def test_bad_input_is_a_clear_error(pipeline: Pipeline, run: asyncio.Runner) -> 
         run.run(pipeline.run(PAPER, "atlantis"))
 
 
-def test_max_tokens_is_a_failure_not_invalid_json(engine: Engine, run: asyncio.Runner) -> None:
+def test_max_tokens_is_a_failure_not_invalid_json(engine: VLLMEngine, run: asyncio.Runner) -> None:
     assert_max_tokens_is_a_failure(engine, run)

@@ -13,7 +13,7 @@ from generation.model import _bos_first, ensure_default_model
 
 
 def test_a_folder_converted_without_bos_is_repaired_once(tmp_path: Path) -> None:
-    model = ensure_default_model(Settings().data_dir / "models")
+    model = ensure_default_model(Settings().models_dir)
     for name in ("tokenizer.json", "tokenizer_config.json"):
         shutil.copy(model / name, tmp_path / name)
     spec = json.loads((tmp_path / "tokenizer.json").read_text())

@@ -15,12 +15,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from flowgen.settings import Settings
+from flowgen.settings import OpenAIApi, Settings
 from flowgen.workflow import Workflow
-from generation.engine import GenerationFailed
-from generation.model import ensure_default_model
+from generation.engines import GenerationFailed
+from generation.engines.openai import OpenAIEngine
+from generation.model import base_model
 from generation.pipeline import InProcess, Pipeline
-from generation.remote import Api, OpenAIEngine
 from retrieval.suggest import Retriever
 from tests.conftest import PAPER, assert_max_tokens_is_a_failure, max_calls
 
@@ -37,7 +37,7 @@ TABLE = {"type": "object", "properties": {"table": {"enum": ["incident", "proble
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """vLLM's OpenAI-compatible server with the in-process Engine's settings; yields its /v1 URL."""
     settings = Settings()
-    model = ensure_default_model(settings.data_dir / "models")
+    model = base_model(settings)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -81,16 +81,16 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
 def engine(server: str, run: asyncio.Runner) -> Iterator[OpenAIEngine]:
     engine = OpenAIEngine(server)  # no model name: the server's only one
     yield engine
-    run.run(engine.aclose())
+    run.run(engine.close())
 
 
 @pytest.mark.parametrize("api", ["completions", "chat"])
-def test_constrained_completion_obeys_the_schema(engine: OpenAIEngine, run: asyncio.Runner, api: Api) -> None:
+def test_constrained_completion_obeys_the_schema(engine: OpenAIEngine, run: asyncio.Runner, api: OpenAIApi) -> None:
     client = OpenAIEngine(engine.url, engine.model, api)
     try:
         completion = run.run(client.complete("The table that stores incidents, as JSON:", TABLE, max_tokens=20))
     finally:
-        run.run(client.aclose())
+        run.run(client.close())
     assert completion.json()["table"] in ("incident", "problem")
     assert completion.tokens > 0 and completion.finish_reason == "stop"
 
@@ -106,7 +106,7 @@ def test_http_and_connection_errors_are_generation_failures(engine: OpenAIEngine
             with pytest.raises(GenerationFailed, match=f"{url}.*{status}"):
                 run.run(client.complete("Hello", TABLE, max_tokens=8))
         finally:
-            run.run(client.aclose())
+            run.run(client.close())
 
 
 def test_paper_example_through_the_server(engine: OpenAIEngine, run: asyncio.Runner, core_retriever: Retriever) -> None:

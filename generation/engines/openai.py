@@ -1,23 +1,24 @@
-"""An OpenAI-compatible server as the engine, so hosted models (GPT-4o, a 70B behind vLLM) run the same pipeline.
+"""An OpenAI-compatible server (runtime `openai`), so hosted models (GPT-4o, a 70B behind vLLM) run the same pipeline.
 
 Nothing here imports vllm: a machine that only calls a server needs neither vllm nor a GPU.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
-from typing import Any, Literal
+from typing import Any
 
 from openai import APIError, AsyncOpenAI, OpenAI
 
-from .engine import Completion, GenerationFailed
+from flowgen.settings import OpenAIApi
 
-Api = Literal["completions", "chat"]
+from .base import Completion, Engine, GenerationFailed
 
 
-class OpenAIEngine:
-    def __init__(self, url: str, model: str | None = None, api: Api = "completions", max_retries: int = 2) -> None:
+class OpenAIEngine(Engine):
+    def __init__(
+        self, url: str, model: str | None = None, api: OpenAIApi = "completions", max_retries: int = 2
+    ) -> None:
         """`model` unset: the server's first listed model (what a one-model vLLM server serves)."""
         key = os.environ.get("OPENAI_API_KEY", "EMPTY")  # vLLM accepts any key unless started with --api-key
         self.url = url
@@ -60,14 +61,9 @@ class OpenAIEngine:
             raise GenerationFailed(f"{self.url} ({self.model}): {_reason(error)}") from error
         return Completion(text=text, tokens=usage.completion_tokens if usage else 0, finish_reason=reason)
 
-    async def aclose(self) -> None:
+    async def close(self) -> None:
         """Close the HTTP connections on the loop that opened them (after that loop ends they would leak)."""
         await self.client.close()
-
-    def shutdown(self) -> None:
-        """Closes a client that no loop used; one that a loop used must be closed by `aclose()` on it."""
-        if not self.client.is_closed():
-            asyncio.run(self.client.close())
 
 
 def _reason(error: Exception) -> str:

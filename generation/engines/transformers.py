@@ -1,4 +1,4 @@
-"""Constrained generation on a plain transformers model (and a peft adapter), enforced by outlines.
+"""A plain transformers model and a peft adapter (runtime `transformers`), constrained by outlines.
 
 It evaluates a training checkpoint as saved (`flowgen predict` with `FLOWGEN_ENGINE__RUNTIME=transformers`),
 with no conversion and no vLLM start, and runs where vLLM does not install. Calls run one at a time
@@ -17,7 +17,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Literal
 
-from .engine import Completion
+from .base import Completion, Engine
 
 Backend = Literal["outlines_core", "llguidance", "xgrammar"]
 CACHED_PROCESSORS = 64  # compiled constraints kept for a schema that recurs (a repeated requirement, benchmarks)
@@ -35,7 +35,7 @@ def backend_for(schema: dict[str, Any]) -> Backend:
     return "xgrammar" if "$defs" in schema else "llguidance"
 
 
-class CheckpointEngine:
+class CheckpointEngine(Engine):
     def __init__(
         self, model: Path, lora: Path | None = None, dtype: str = "bfloat16", backend: Backend | None = None
     ) -> None:
@@ -135,11 +135,8 @@ class CheckpointEngine:
         compiled = library.grammar_compiler.compile_json_schema(schema, any_whitespace=False, separators=(",", ":"))
         return XGrammarLogitsProcessor(compiled, "torch")
 
-    async def aclose(self) -> None:
-        """Nothing is bound to the caller's loop."""
-
-    def shutdown(self) -> None:
-        """Nothing runs in the background."""
+    async def close(self) -> None:
+        """Nothing is bound to the caller's loop or runs in the background."""
 
 
 def _as_list(value: int | list[int] | None) -> list[int]:

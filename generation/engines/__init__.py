@@ -1,0 +1,8 @@
+"""Engines behind one interface: `Engine` (complete, close), one module per runtime, built by `build_engine`.
+
+Importing this package loads no runtime: vllm, openai and transformers load with the engine that needs them."""
+
+from .base import Completer, Completion, Engine, GenerationFailed
+from .factory import build_engine
+
+__all__ = ["Completer", "Completion", "Engine", "GenerationFailed", "build_engine"]

@@ -152,10 +152,12 @@ class Pipeline:
 
     async def populate(self, requirement: str, catalog: Catalog, plan: OutlinePlan, tables: list[str], emit: Event,
                        targets: list[int] | None = None, known: dict[int, dict[str, str]] | None = None,
+                       only: dict[int, list[str]] | None = None,
                        ) -> tuple[dict[int, dict[str, str] | None], list[str], int, int]:  # fmt: skip
         """Stage 2 for `targets` (default: the trigger and every step with inputs); `known` values (an edit's
-        untouched steps and inputs) are shown in the prompts and kept, not generated."""
-        known = known or {}
+        untouched steps and inputs) are shown in the prompts and kept, not generated; `only`: of a target, the
+        inputs to write (an edit writes the inputs it changes, not the optional ones the step went without)."""
+        known, only = known or {}, only or {}
         if targets is None:
             targets = ([0] if plan.trigger and catalog.triggers[plan.trigger.type].inputs else []) + [
                 s.step for s in plan.steps if (spec := catalog.step(s.name)) and spec.inputs
@@ -171,8 +173,9 @@ class Pipeline:
                 failures.append(str(error))
                 continue
             fixed.update(kept := known.get(number, {}))
-            schema["properties"] = {k: v for k, v in schema["properties"].items() if k not in kept}
-            schema["required"] = [k for k in schema["required"] if k not in kept]
+            wanted = only.get(number, schema["properties"])
+            schema["properties"] = {k: v for k, v in schema["properties"].items() if k not in kept and k in wanted}
+            schema["required"] = [k for k in schema["required"] if k in schema["properties"]]
             if not schema["properties"]:
                 filled[number] = fixed
                 continue

@@ -1,0 +1,146 @@
+"""The edit stage: instruction -> edit script (one constrained call) -> applied -> stage 2 for what it added.
+
+Retrieval suggests steps and tables for the instruction as stage 1's does for a requirement; the
+workflow must be valid first (a client error otherwise), so every rule the result breaks is the edit's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from flowgen.catalog import Catalog
+from flowgen.errors import ClientError
+from flowgen.validation import ValidationReport, validate
+from flowgen.workflow import Input, Workflow
+from generation.answers import conforming
+from generation.pipeline import MAX_REQUIREMENT_CHARS, Event, Pipeline
+
+from .apply import Applied, EditRefused, apply
+from .diff import describe
+from .grammar import edit_schema, to_script
+from .script import EditScript
+from .view import edit_prompt, plan_of, values
+
+Outcome = Literal["edited", "no change needed", "the catalog cannot do this", "refused"]
+
+
+class InvalidWorkflow(ClientError):
+    """A workflow sent for editing that breaks the rules: it is fixed first, not edited."""
+
+    status_code = 422
+
+
+class EditResult(BaseModel):
+    outcome: Outcome = Field(description="edited; an answer that leaves it as it is; refused: the script broke a rule.")
+    workflow: Workflow = Field(description="The edited workflow (the one sent, unless edited).")
+    script: EditScript
+    diff: list[str] = Field(description="What changed, a line per step, numbered as before -> after.")
+    changed: list[int] = Field([], description="Numbers of new and changed steps in the result (0: the trigger).")
+    report: ValidationReport
+    timings: dict[str, float] = Field(description="Seconds: retrieve, edit, inputs, total.")
+    tokens: int = Field(description="Tokens the model generated: the script and stage 2.")
+    calls: int = Field(description="Model calls: one for the script, one per new or changed step with inputs.")
+    failures: list[str] = []
+
+
+def check_instruction(instruction: str) -> str:
+    instruction = " ".join(instruction.split())
+    if not instruction:
+        raise ClientError("empty instruction: say what to change in the workflow")
+    if len(instruction) > MAX_REQUIREMENT_CHARS:
+        raise ClientError(f"instruction too long: {len(instruction)} characters, at most {MAX_REQUIREMENT_CHARS}")
+    return instruction
+
+
+def check_workflow(workflow: Workflow, catalog: Catalog) -> None:
+    report = validate(workflow, catalog)
+    if not report.ok:
+        problems = "; ".join(str(v) for v in report.violations)
+        raise InvalidWorkflow(f"the workflow breaks the rules for tenant {catalog.tenant!r}; fix it first: {problems}")
+
+
+class EditStage:
+    """Edits with the pipeline's engine, retriever, prompt style and stage 2."""
+
+    def __init__(self, pipeline: Pipeline, edit_tokens: int = 256) -> None:
+        self.pipeline = pipeline
+        self.edit_tokens = edit_tokens
+
+    async def run(self, workflow: Workflow, instruction: str, tenant: str = "core",
+                  on_event: Event | None = None) -> EditResult:  # fmt: skip
+        instruction = check_instruction(instruction)
+        clock = time.perf_counter()
+        retriever = self.pipeline.retriever
+        catalog = await retriever.catalog(tenant)
+        check_workflow(workflow, catalog)
+        suggested, found = await asyncio.gather(
+            retriever.steps(instruction, tenant, self.pipeline.k_steps), retriever.tables(instruction, tenant, 10)
+        )
+        used = [s.name for s in workflow.components]
+        actions = list(dict.fromkeys(k for k in [*suggested, *used] if k in catalog.actions))
+        tables = list(dict.fromkeys(t for t in found if t in catalog.tables))
+        timings = {"retrieve": time.perf_counter() - clock}
+
+        schema = edit_schema(workflow, catalog, instruction, actions, tables)
+        prompt = edit_prompt(workflow, catalog, instruction, actions, tables)
+        completion = await self.pipeline.engine.complete(prompt, schema, self.edit_tokens)
+        script = to_script(conforming(completion, schema))
+        timings["edit"] = time.perf_counter() - clock - timings["retrieve"]
+        tokens, calls = completion.tokens, 1
+
+        def result(outcome: Outcome, edited: Workflow, **extra: object) -> EditResult:
+            timings["total"] = time.perf_counter() - clock
+            return EditResult(outcome=outcome, workflow=edited, script=script, report=validate(edited, catalog),
+                              timings=timings, tokens=tokens, calls=calls, **extra)  # type: ignore[arg-type]  # fmt: skip
+
+        if script.answer is not None:
+            return result(script.answer, workflow, diff=[])
+        try:
+            applied = apply(workflow, script, catalog)
+        except EditRefused as refused:
+            return result("refused", workflow, diff=[], failures=[str(refused)])
+        if on_event:
+            await on_event("script", {"script": script.model_dump(exclude_none=True), "changed": applied.changed})
+        edited, failures, more_tokens, more_calls = await self.fill(applied, instruction, catalog, tables, on_event)
+        tokens, calls = tokens + more_tokens, calls + more_calls
+        timings["inputs"] = time.perf_counter() - clock - timings["retrieve"] - timings["edit"]
+        diff = describe(workflow, edited, applied.origin, applied.changed)
+        return result("edited", edited, diff=diff, changed=applied.changed, failures=failures)
+
+    async def fill(self, applied: Applied, instruction: str, catalog: Catalog, tables: list[str],
+                   on_event: Event | None) -> tuple[Workflow, list[str], int, int]:  # fmt: skip
+        """Stage 2 for the inputs the edit left open; everything else is known and shown in the prompts."""
+        workflow = applied.workflow
+        if not applied.pending:
+            return workflow, [], 0, 0
+        known = values(workflow)
+        filled, failures, tokens, calls = await self.pipeline.populate(
+            instruction, catalog, plan_of(workflow, catalog), tables, on_event or _quiet,
+            targets=sorted(applied.pending), known=known, only=applied.pending,
+        )  # fmt: skip
+        steps = list(workflow.components)
+        trigger = workflow.trigger
+        for number, given in filled.items():
+            if given is None:
+                continue
+            if number == 0 and trigger is not None:
+                order = [i.name for i in catalog.triggers[trigger.type].inputs]
+                trigger = trigger.model_copy(update={"inputs": _inputs(given, order)})
+            elif number:
+                spec = catalog.step(steps[number - 1].name)
+                order = [i.name for i in spec.inputs] if spec else []
+                steps[number - 1] = steps[number - 1].model_copy(update={"inputs": _inputs(given, order)})
+        return workflow.model_copy(update={"trigger": trigger, "components": steps}), failures, tokens, calls
+
+
+def _inputs(given: dict[str, str], order: list[str]) -> list[Input]:
+    rank = {name: i for i, name in enumerate(order)}
+    return [Input(name=k, value=v) for k, v in sorted(given.items(), key=lambda kv: rank.get(kv[0], len(rank)))]
+
+
+async def _quiet(kind: str, data: dict) -> None:
+    return None

@@ -1,0 +1,146 @@
+"""The edit stage with a scripted engine: the grammar it is given, the calls it makes, what it returns."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from flowgen.catalog import Catalog, load_catalog
+from generation.editing.grammar import edit_schema
+from generation.editing.stage import EditStage, InvalidWorkflow
+from generation.engines import Completion
+from generation.pipeline import Pipeline
+from tests.test_editing import reference
+
+Answer = Callable[[str, dict[str, Any]], dict[str, Any]]
+
+
+class Scripted:
+    """Answers each call with the next function's answer, which must be one the call's schema accepts."""
+
+    def __init__(self, *answers: Answer) -> None:
+        self.answers = list(answers)
+        self.schemas: list[dict[str, Any]] = []
+        self.prompts: list[str] = []
+
+    async def complete(self, prompt: str, schema: dict[str, Any] | None, max_tokens: int,
+                       min_tokens: int = 0) -> Completion:  # fmt: skip
+        assert schema is not None and self.answers, "an unexpected model call"
+        self.schemas.append(schema)
+        self.prompts.append(prompt)
+        answer = self.answers.pop(0)(prompt, schema)
+        Draft202012Validator(schema).validate(answer)
+        return Completion(text=json.dumps(answer), tokens=10, finish_reason="stop")
+
+
+class Suggestions:
+    """Retrieval as fixed lists: the tests choose what the grammar may offer."""
+
+    def __init__(self, steps: list[str], tables: list[str]) -> None:
+        self.suggested, self.found = steps, tables
+
+    async def catalog(self, tenant: str) -> Catalog:
+        return load_catalog(tenant)
+
+    async def steps(self, requirement: str, tenant: str, k: int) -> list[str]:
+        return self.suggested
+
+    async def tables(self, query: str, tenant: str, k: int) -> list[str]:
+        return self.found
+
+    async def columns(self, table: str, query: str, tenant: str, k: int) -> list[str]:
+        return []
+
+    async def in_scope(self, requirement: str) -> float:
+        return 1.0
+
+
+def stage(engine: Scripted) -> EditStage:
+    return EditStage(Pipeline(engine, Suggestions(["send_email", "log"], ["incident"]), "compact"))  # type: ignore[arg-type]
+
+
+def test_an_added_step_costs_one_script_call_and_one_inputs_call(core: Catalog) -> None:
+    email = {"to": "{{step_2.item.caller_id.email}}", "subject": "Resolved", "body": "Your incident is resolved."}
+    engine = Scripted(
+        lambda p, s: {
+            "ops": [{"op": "insert_into", "step": 2, "steps": [{"do": "send_email", "a": "also email each caller"}]}]
+        },  # noqa: E501
+        lambda p, s: email,
+    )
+    before = reference("test-024")
+    result = asyncio.run(stage(engine).run(before, "also email each caller", "core"))
+    assert result.outcome == "edited" and result.calls == 2 and result.tokens == 20
+    assert result.changed == [5] and result.report.ok
+    assert result.workflow.components[:4] == before.components[:4]
+    assert {i.name: i.value for i in result.workflow.components[4].inputs} == email
+    assert result.diff == ['+ 5. send_email "also email each caller" (inside 2)']
+    assert set(engine.schemas[1]["properties"]) >= {"to", "subject", "body"}
+    assert "also email each caller" in engine.prompts[1] and "4. send_email" in engine.prompts[1]
+
+
+def test_a_set_input_is_the_only_value_generated(core: Catalog) -> None:
+    engine = Scripted(
+        lambda p, s: {"ops": [{"op": "set", "step": 0, "input": "condition"}]},
+        lambda p, s: {"condition": "stateCHANGESTO6^priority=1"},
+    )
+    result = asyncio.run(stage(engine).run(reference("test-024"), "only for priority 1 problems", "core"))
+    assert list(engine.schemas[1]["properties"]) == ["condition"]
+    assert result.workflow.trigger.inputs[1].value == "stateCHANGESTO6^priority=1"  # type: ignore[union-attr]
+    assert result.changed == [0] and result.workflow.components == reference("test-024").components
+    assert result.diff == ["~ trigger: condition: 'stateCHANGESTO106' -> 'stateCHANGESTO6^priority=1'"]
+
+
+@pytest.mark.parametrize("answer", ["no change needed", "the catalog cannot do this"])
+def test_answers_leave_the_workflow_as_it_is(core: Catalog, answer: str) -> None:
+    engine = Scripted(lambda p, s: {"answer": answer})
+    result = asyncio.run(stage(engine).run(reference("test-002"), "print it on paper", "core"))
+    assert result.outcome == answer and result.calls == 1 and result.workflow == reference("test-002")
+
+
+def test_a_script_that_breaks_a_rule_is_refused_not_applied(core: Catalog) -> None:
+    engine = Scripted(lambda p, s: {"ops": [{"op": "delete", "step": 1}]})
+    result = asyncio.run(stage(engine).run(reference("test-002"), "remove the look-up", "core"))
+    assert result.outcome == "refused" and result.workflow == reference("test-002")
+    assert "uses {{step_1.records}}" in result.failures[0]
+
+
+def test_an_invalid_workflow_is_a_client_error_before_any_model_call(core: Catalog) -> None:
+    broken = reference("test-002").model_copy(deep=True)
+    broken.components[2].parent = None
+    with pytest.raises(InvalidWorkflow, match="S008"):
+        asyncio.run(stage(Scripted()).run(broken, "also log it", "core"))
+    with pytest.raises(Exception, match="empty instruction"):
+        asyncio.run(stage(Scripted()).run(reference("test-002"), "  ", "core"))
+
+
+def test_the_grammar_names_only_existing_steps_and_the_tenants_actions(core: Catalog) -> None:
+    schema = edit_schema(reference("test-065"), core, "also log it", ["log", "send_email"], ["problem"])
+    check = Draft202012Validator(schema)
+
+    def ok(*ops: dict[str, Any]) -> bool:
+        return check.is_valid({"ops": list(ops)})
+
+    log = {"do": "log", "a": "also log it"}
+    assert ok({"op": "insert_after", "step": 6, "steps": [log]})
+    assert not ok({"op": "insert_after", "step": 7, "steps": [log]})  # there is no step 7
+    assert not ok({"op": "insert_after", "step": 6, "steps": [{"do": "send_sms", "a": "also log it"}]})  # not suggested
+    assert not ok({"op": "insert_after", "step": 6, "steps": [{"do": "log", "a": "something else"}]})  # not a clause
+    assert ok({"op": "insert_into", "step": 4, "steps": [log]}) and not ok({"op": "insert_into", "step": 3,
+                                                                              "steps": [log]})  # fmt: skip
+    assert ok({"op": "wrap", "first": 2, "last": 4, "block": "try", "a": "also log it", "catch": [log]})
+    assert not ok({"op": "wrap", "first": 2, "last": 5, "block": "if", "a": "also log it"})  # 5 is inside 4
+    assert ok({"op": "set", "step": 1, "input": "approvers"}) and not ok({"op": "set", "step": 1, "input": "to"})
+    assert check.is_valid({"answer": "the catalog cannot do this"}) and not check.is_valid({"answer": "maybe"})
+
+
+def test_tenant_actions_come_from_the_suggestions() -> None:
+    banking = load_catalog("banking")
+    custom = sorted(a for a in banking.actions if a in banking.tenant_ids)[:2]
+    schema = edit_schema(reference("test-002"), banking, "freeze it", [*custom, "log"], ["incident"])
+    names = json.dumps(schema)
+    assert all(f'"{a}"' in names for a in custom)

@@ -160,6 +160,12 @@ def test_training_learns_resumes_and_merges(tiny_model: Path, tmp_path: Path) ->
     merged = ensure_merged(tiny_model, adapter, tmp_path / "cache")
     assert ensure_merged(tiny_model, adapter, tmp_path / "cache") == merged  # cached by the adapter's content
     assert (merged / "tokenizer.json").is_file() and any(merged.glob("*.safetensors"))
+    # continued training starts from the trained adapter (its loss, not a fresh LoRA's) and records it
+    more: list[float] = []
+    config = config.model_copy(update={"epochs": 1.0})
+    again = train(tiny_model, EXAMPLES, [], config, tmp_path / "more", lambda s, t, stats: more.append(stats["loss"]),
+                  init_adapter=adapter)  # fmt: skip
+    assert more[0] < losses[0] - 0.5 and again["init_adapter"]["steps"] == metrics["steps"]
 
 
 def test_ood_sample_is_fixed_and_stratified() -> None:

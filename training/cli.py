@@ -72,6 +72,10 @@ def run_cmd(
         float, typer.Option(help="Share of the stage-2 examples trained on (they are 3x as many as outlines).")
     ] = 1.0,
     limit: Annotated[int | None, typer.Option(help="At most N training examples (a smoke run).")] = None,
+    skip: Annotated[int, typer.Option(help="Leave out the first N examples (those an --init-adapter saw).")] = 0,
+    init_adapter: Annotated[
+        Path | None, typer.Option(help="Continue from this trained adapter (e.g. the shipped one) on more data.")
+    ] = None,
 ) -> None:
     """Train a LoRA adapter on the SFT examples; rerun the same command to resume after an interruption."""
     settings = Settings()
@@ -85,7 +89,8 @@ def run_cmd(
     except (FlowGenError, OSError, ValueError) as error:
         raise fail(FlowGenError(str(error))) from error
     rng = random.Random(cfg.seed)
-    examples = [e for e in examples if e.stage == "outline" or rng.random() < inputs_share][:limit]
+    examples = [e for e in examples if e.stage == "outline" or rng.random() < inputs_share]
+    examples = examples[skip:][:limit]
     run = out or settings.data_dir / "training" / "run"
     model = settings.engine.model or ensure_default_model(settings.data_dir / "models")
     err.print(f"training on {len(examples)} examples ({model}); checkpoints in {run}/checkpoints")
@@ -100,7 +105,7 @@ def run_cmd(
                 eta = f"{remaining / 60:.0f} min" if remaining is not None else "?"
                 err.print(f"step {step}/{total}  {desc.removeprefix('training  ')}  ETA {eta}", highlight=False)
 
-        metrics = train(model, examples, dev, cfg, run, on_step)
+        metrics = train(model, examples, dev, cfg, run, on_step, init_adapter)
     print(json.dumps(metrics, indent=1))
     err.print(f"adapter: {run / 'adapter'}")
 

@@ -127,8 +127,12 @@ def train(
     config: TrainConfig,
     out: Path,
     on_step: Callable[[int, int, dict[str, float]], None] = lambda step, total, stats: None,
+    init_adapter: Path | None = None,
 ) -> dict[str, Any]:
-    """Train (or resume) a LoRA adapter on `model_dir`; writes `out/adapter` and returns its metrics."""
+    """Train (or resume) a LoRA adapter on `model_dir`; writes `out/adapter` and returns its metrics.
+
+    `init_adapter`: start from a trained adapter (continued training on more data: CPU time comes in
+    session-sized pieces) instead of a fresh LoRA; its shape wins over the config's."""
     import torch
     from peft import LoraConfig, PeftModel, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -139,8 +143,9 @@ def train(
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=getattr(torch, config.dtype))
     resume = latest_checkpoint(out)
-    if resume is not None:
-        model = PeftModel.from_pretrained(model, str(resume / "adapter"), is_trainable=True)
+    start = resume / "adapter" if resume is not None else init_adapter
+    if start is not None:
+        model = PeftModel.from_pretrained(model, str(start), is_trainable=True)
     else:
         layers = model.config.num_hidden_layers
         top = range(layers - config.top_layers, layers) if config.top_layers else None
@@ -199,6 +204,7 @@ def train(
         "final_train_loss": round(sum(state["losses"][-20:]) / max(1, len(state["losses"][-20:])), 4),
         "dev_loss": round(dev_loss(model, dev, pad), 4) if dev else None,
         "config": config.model_dump(),
+        "init_adapter": _lineage(init_adapter),
     }
     adapter = out / "adapter"
     tmp = out / ".adapter.tmp"
@@ -208,6 +214,14 @@ def train(
     shutil.rmtree(adapter, ignore_errors=True)
     tmp.rename(adapter)
     return metrics
+
+
+def _lineage(init_adapter: Path | None) -> dict[str, Any] | None:
+    """The metrics of the adapter a continued run started from (None for a fresh one)."""
+    if init_adapter is None:
+        return None
+    meta = init_adapter / ADAPTER_META
+    return json.loads(meta.read_text()) if meta.is_file() else {"path": str(init_adapter)}
 
 
 def dev_loss(model: Any, dev: list[tuple[list[int], int]], pad: int, rows: int = 8) -> float:

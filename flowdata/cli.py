@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from flowgen.console import fail, progress
-from flowgen.errors import FlowGenError
+from flowgen.commandline import settings_of
+from flowgen.console import progress
 from flowgen.evaluation.records import load_references
 
 from .check import check_all
@@ -23,11 +23,8 @@ def check(files: list[Path]) -> None:
     """Validate every example of JSONL reference files against its tenant's catalog."""
     bad = 0
     for path in files:
-        try:
-            refs = load_references(path)
-            report = check_all(refs)
-        except FlowGenError as error:
-            raise fail(error) from error
+        refs = load_references(path)
+        report = check_all(refs)
         for ref_id, found in report.items():
             for problem in found:
                 typer.echo(f"{path.name}:{ref_id}: {problem}")
@@ -39,16 +36,15 @@ def check(files: list[Path]) -> None:
 
 @app.command()
 def build(
+    ctx: typer.Context,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives byte-identical files.")] = 0,
-    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("var/data"),
+    out: Annotated[Path | None, typer.Option(help="Output folder (default <data_dir>/data).")] = None,
 ) -> None:
-    """Write the train, test and ood splits and their stage examples (JSONL)."""
-    try:
-        with progress() as bar:
-            task = bar.add_task("generating", total=planned_size())
-            splits = build_splits(seed, lambda: bar.advance(task))
-    except FlowGenError as error:
-        raise fail(error) from error
+    """Write the train, dev, test and ood splits and their stage examples (JSONL)."""
+    out = out or settings_of(ctx).dataset_dir
+    with progress() as bar:
+        task = bar.add_task("generating", total=planned_size())
+        splits = build_splits(seed, lambda: bar.advance(task))
     counts = write_splits(splits, out, seed)
     for split, c in counts.items():
         typer.echo(
@@ -59,10 +55,10 @@ def build(
 
 @app.command()
 def stats(
-    folder: Annotated[Path, typer.Argument(help="A folder written by `flowgen dataset build`.")] = Path("var/data"),
+    ctx: typer.Context,
+    folder: Annotated[
+        Path | None, typer.Argument(help="A folder written by `flowgen dataset build` (default <data_dir>/data).")
+    ] = None,
 ) -> None:
     """Print Table 1, feature counts per split, train/test overlap and phrasing diversity."""
-    try:
-        typer.echo(render(compute(folder)), nl=False)
-    except FlowGenError as error:
-        raise fail(error) from error
+    typer.echo(render(compute(folder or settings_of(ctx).dataset_dir)), nl=False)

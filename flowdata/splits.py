@@ -130,10 +130,12 @@ def ood_sample(ood: list[Reference], per_tenant: int = OOD_SAMPLE_PER_TENANT) ->
     return out
 
 
-def load_split(folder: Path, split: str, seed: int = 0) -> list[Reference]:
-    """A split from a folder written by `flowgen dataset build`, else built in memory (seconds);
-    `ood_sample` is the fixed stratified sample of ood."""
+def load_split(folder: Path, split: str) -> list[Reference]:
+    """A split from a folder written by `flowgen dataset build`; `ood_sample` is the fixed stratified sample
+    of ood. A missing one is an error naming the command, never a rebuild (with a seed nobody chose)."""
     if split == "ood_sample":
-        return ood_sample(load_split(folder, "ood", seed))
+        return ood_sample(load_split(folder, "ood"))
     path = folder / f"{split}.jsonl"
-    return load_references(path) if path.is_file() else build_splits(seed)[split]
+    if not path.is_file():
+        raise FlowGenError(f"no {split} split in {folder}: build it with `flowgen dataset build --out {folder}`")
+    return load_references(path)

@@ -8,11 +8,10 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from flowgen.evaluation.records import load_references
 from flowgen.features import FEATURES, TABLE7
 from flowgen.workflow import Workflow
 
-from .splits import SPLITS
+from .splits import SPLITS, load_split
 from .stages import stage_examples
 
 
@@ -56,7 +55,7 @@ def shape(workflow: Workflow) -> tuple:
 
 
 def compute(folder: Path) -> DatasetStats:
-    refs = {split: load_references(folder / f"{split}.jsonl") for split in SPLITS}
+    refs = {split: load_split(folder, split) for split in SPLITS}
     splits = {}
     for split, items in refs.items():
         stages = [stage_examples(r) for r in items]

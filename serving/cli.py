@@ -6,6 +6,9 @@ import json
 import signal
 import time
 
+import typer
+
+from flowgen.commandline import settings_of
 from flowgen.console import err
 from flowgen.settings import Settings
 
@@ -47,9 +50,9 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def serve_command() -> None:
+def serve_command(ctx: typer.Context) -> None:
     """Serve the HTTP API: workflows, their event stream, tenant catalogs, /metrics, /docs."""
-    settings = Settings()
+    settings = settings_of(ctx)
     url = start(settings)
     auth = ' -H "Authorization: Bearer <token>"' if settings.serving.tokens else ""
     body = json.dumps({"requirement": EXAMPLE})

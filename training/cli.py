@@ -13,11 +13,12 @@ from typing import Annotated
 import typer
 
 from flowdata.splits import load_split
-from flowgen.console import err, fail, progress
+from flowgen.commandline import settings_of
+from flowgen.console import err, progress
 from flowgen.errors import FlowGenError
 from flowgen.evaluation.records import load_models, write_jsonl
 from flowgen.settings import Settings
-from generation.model import ensure_default_model
+from generation.model import base_model
 from generation.pipeline import InProcess
 from retrieval.suggest import Retriever
 
@@ -33,15 +34,16 @@ app.command("gate")(gate_cmd)  # the out-of-scope gate for the embedder in use
 
 
 def sft_dir(settings: Settings) -> Path:
-    return settings.data_dir / "training" / "sft"
+    return settings.training_dir / "sft"
 
 
 @app.command("data")
 def data_cmd(
+    ctx: typer.Context,
     limit: Annotated[int | None, typer.Option(help="First N references of each split only (a smoke run).")] = None,
 ) -> None:
     """Write <data_dir>/training/sft/{train,dev}.jsonl: every stage call the pipeline makes for each reference."""
-    settings = Settings()
+    settings = settings_of(ctx)
     retriever = Retriever.open(settings)
     try:
         retriever.sync_all()
@@ -56,14 +58,13 @@ def data_cmd(
             write_jsonl(path, found)
             stages = {s: sum(e.stage == s for e in found) for s in ("outline", "inputs")}
             err.print(f"{path}: {stages}; {len(skipped)} skipped" + (f", e.g. {skipped[0]}" if skipped else ""))
-    except FlowGenError as error:
-        raise fail(error) from error
     finally:
         retriever.index.client.close()
 
 
 @app.command("run")
 def run_cmd(
+    ctx: typer.Context,
     config: Annotated[Path, typer.Option(help="Training config JSON (training/configs/cpu.json or gpu.json).")] = (
         CONFIGS / "cpu.json"
     ),
@@ -78,7 +79,7 @@ def run_cmd(
     ] = None,
 ) -> None:
     """Train a LoRA adapter on the SFT examples; rerun the same command to resume after an interruption."""
-    settings = Settings()
+    settings = settings_of(ctx)
     try:
         cfg = TrainConfig.model_validate_json(config.read_text())
         folder = sft_dir(settings)
@@ -86,13 +87,13 @@ def run_cmd(
             raise FlowGenError(f"no SFT examples in {folder}: run `flowgen train data` first")
         examples = load_models(folder / "train.jsonl", SFTExample)
         dev = load_models(folder / "dev.jsonl", SFTExample)
-    except (FlowGenError, OSError, ValueError) as error:
-        raise fail(FlowGenError(str(error))) from error
+    except (OSError, ValueError) as error:
+        raise FlowGenError(str(error)) from error
     rng = random.Random(cfg.seed)
     examples = [e for e in examples if e.stage == "outline" or rng.random() < inputs_share]
     examples = examples[skip:][:limit]
-    run = out or settings.data_dir / "training" / "run"
-    model = settings.engine.model or ensure_default_model(settings.data_dir / "models")
+    run = out or settings.training_dir / "run"
+    model = base_model(settings)
     err.print(f"training on {len(examples)} examples ({model}); checkpoints in {run}/checkpoints")
     with progress() as bar:
         task = bar.add_task("training", total=None)
@@ -111,6 +112,7 @@ def run_cmd(
 
 
 def results_command(
+    ctx: typer.Context,
     systems: Annotated[list[str], typer.Option("--system", help="base and / or fine_tuned (default both).")] = [],  # noqa: B006
     splits: Annotated[list[str], typer.Option("--split", help="test and / or ood_sample (default both).")] = [],  # noqa: B006
     perfect_rag: Annotated[
@@ -123,8 +125,8 @@ def results_command(
     doc: Annotated[Path, typer.Option(help="The document to write.")] = Path("docs/results.md"),
 ) -> None:
     """Base-prompted vs fine-tuned on test and the ood sample (RAG, perfect RAG, cost): docs/results.md."""
-    settings = Settings()
-    out = settings.data_dir / "results"
+    settings = settings_of(ctx)
+    out = settings.results_dir
     chosen = [s for s in systems or ["base", "fine_tuned"]]
     if unknown := set(chosen) - set(SYSTEMS):
         raise typer.BadParameter(f"unknown system(s) {sorted(unknown)}: use base or fine_tuned", param_hint="--system")
@@ -135,8 +137,5 @@ def results_command(
             def on_run(run: Run, total: int) -> Callable[[], None]:
                 return partial(bar.advance, bar.add_task(run.name, total=total))
 
-            try:
-                execute(runs, settings, out, on_run)
-            except FlowGenError as error:
-                raise fail(error) from error
+            execute(runs, settings, out, on_run)
     err.print(f"wrote {write_results(out, doc)}")

@@ -14,9 +14,8 @@ import numpy as np
 import typer
 
 from flowdata.splits import load_split
-from flowgen.console import err, fail
-from flowgen.errors import FlowGenError
-from flowgen.settings import Settings
+from flowgen.commandline import settings_of
+from flowgen.console import err
 from retrieval.cli import render_refusals
 from retrieval.embedder import ARTIFACTS, SHIPPED_MODEL, Embedder, base_model_path, default_model_path
 from retrieval.scope import scope_path, shipped_path
@@ -29,6 +28,7 @@ Ship = Annotated[bool, typer.Option("--ship", help="Write into the package (retr
 
 
 def retriever_cmd(
+    ctx: typer.Context,
     data: DataDir = None,
     epochs: Annotated[int, typer.Option()] = TrainConfig().epochs,
     pairs: Annotated[int, typer.Option(help="Most training pairs to use.")] = TrainConfig().pairs,
@@ -43,22 +43,19 @@ def retriever_cmd(
 
     Then: `flowgen retrieval eval` (test / ood recall with the model in use) and `flowgen train gate`
     (the out-of-scope gate is trained for one embedder)."""
-    settings = Settings()
+    settings = settings_of(ctx)
     config = TrainConfig(epochs=epochs, pairs=pairs, requirements=requirements, seed=seed)
     target = SHIPPED_MODEL if ship else out or settings.retriever_model_dir
     started = time.monotonic()
-    try:
-        folder = data or settings.dataset_dir
-        base = Embedder(base_model_path(), settings.retrieval.batch_size)
-        dev = load_split(folder, "dev")
-        before = step_recall(base, dev)
-        examples = make_pairs(load_split(folder, "train"), base, config)
-        err.print(f"{len(examples)} training pairs with hard negatives ({config})")
-        work = settings.data_dir / "checkpoints" / "retriever"
-        fine_tune(base.path, examples, target, work, config, fp16=ship)
-        after = step_recall(Embedder(target, settings.retrieval.batch_size), dev)
-    except FlowGenError as error:
-        raise fail(error) from error
+    folder = data or settings.dataset_dir
+    base = Embedder(base_model_path(), settings.retrieval.batch_size)
+    dev = load_split(folder, "dev")
+    before = step_recall(base, dev)
+    examples = make_pairs(load_split(folder, "train"), base, config)
+    err.print(f"{len(examples)} training pairs with hard negatives ({config})")
+    work = settings.checkpoints_dir / "retriever"
+    fine_tune(base.path, examples, target, work, config, fp16=ship)
+    after = step_recall(Embedder(target, settings.retrieval.batch_size), dev)
     minutes = (time.monotonic() - started) / 60
     print(f"dev step recall@10: {before:.3f} before, {after:.3f} after ({len(dev)} requirements)")
     print(f"saved {target} in {minutes:.1f} min")
@@ -69,31 +66,29 @@ def retriever_cmd(
 
 
 def gate_cmd(
+    ctx: typer.Context,
     data: DataDir = None,
     base: Annotated[bool, typer.Option("--base", help="For the base all-MiniLM-L6-v2, not the model in use.")] = False,
     folds: Annotated[int, typer.Option(help="Cross-validation folds (0: none).")] = 5,
     ship: Ship = False,
 ) -> None:
     """Train the out-of-scope gate for the embedder in use (or --base); cross-validated refusals."""
-    settings = Settings()
-    try:
-        embedder = Embedder(base_model_path() if base else default_model_path(settings), settings.retrieval.batch_size)
-        examples = training_set(data or settings.dataset_dir)
-        err.print(f"embedding {len(examples.texts)} requirements ({examples.counts()}) with {embedder.path}")
-        vectors = embedder.encode(examples.texts)
-        gate = train(embedder, examples, vectors)
-        path = shipped_path(embedder.id) if ship else scope_path(settings.data_dir, embedder.id)
-        gate.save(path)
-        if ship:  # gates of embedders the package no longer ships would never be loaded again
-            keep = {embedder.id, Embedder(base_model_path()).id}
-            if SHIPPED_MODEL.is_dir():
-                keep.add(Embedder(SHIPPED_MODEL).id)
-            for old in ARTIFACTS.glob("scope-*.json"):
-                if old.stem.removeprefix("scope-") not in keep:
-                    old.unlink()
-                    err.print(f"removed {old} (no shipped embedder uses it)", highlight=False)
-    except FlowGenError as error:
-        raise fail(error) from error
+    settings = settings_of(ctx)
+    embedder = Embedder(base_model_path() if base else default_model_path(settings), settings.retrieval.batch_size)
+    examples = training_set(data or settings.dataset_dir)
+    err.print(f"embedding {len(examples.texts)} requirements ({examples.counts()}) with {embedder.path}")
+    vectors = embedder.encode(examples.texts)
+    gate = train(embedder, examples, vectors)
+    path = shipped_path(embedder.id) if ship else scope_path(settings.data_dir, embedder.id)
+    gate.save(path)
+    if ship:  # gates of embedders the package no longer ships would never be loaded again
+        keep = {embedder.id, Embedder(base_model_path()).id}
+        if SHIPPED_MODEL.is_dir():
+            keep.add(Embedder(SHIPPED_MODEL).id)
+        for old in ARTIFACTS.glob("scope-*.json"):
+            if old.stem.removeprefix("scope-") not in keep:
+                old.unlink()
+                err.print(f"removed {old} (no shipped embedder uses it)", highlight=False)
     print(f"saved {path} (refuse when p < {gate.threshold})")
     if folds:
         sources = np.asarray(examples.sources)

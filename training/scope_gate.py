@@ -74,8 +74,6 @@ class TrainingSet(BaseModel):
 
 
 def training_set(dataset_dir: Path, examples: list[ScopeExample] | None = None) -> TrainingSet:
-    if not (dataset_dir / "train.jsonl").is_file():
-        raise FlowGenError(f"no train split in {dataset_dir}: run `flowgen dataset build --seed 0 --out {dataset_dir}`")
     generated = [r.requirement for r in load_split(dataset_dir, "train")]
     examples = training_examples() if examples is None else examples
     held_out = {e.requirement.lower() for e in scope_examples(HELD_OUT)} if HELD_OUT.is_file() else set()

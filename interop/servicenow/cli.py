@@ -12,23 +12,16 @@ from typing import Annotated
 import typer
 
 from flowgen.catalog import Catalog, load_catalog
-from flowgen.console import err, fail
+from flowgen.commandline import settings_of
+from flowgen.console import err
 from flowgen.errors import FlowGenError
-from flowgen.settings import Settings
 from flowgen.workflow import Workflow, parse_answer, parse_workflow
 from interop.servicenow.build import Diagnostic, build
-from interop.servicenow.project import Project, export_project, workflow_key
+from interop.servicenow.project import export_project, workflow_key
 
 export_app = typer.Typer(no_args_is_help=True, help="Export workflows to a platform's own format.")
 check_app = typer.Typer(no_args_is_help=True, help="Check workflows with a platform's own toolchain.")
 Tenant = Annotated[str, typer.Option("--tenant", "-t", help="Tenant catalog; 'core' for the core catalog.")]
-
-
-def _catalog(tenant: str) -> Catalog:
-    try:
-        return load_catalog(tenant, Settings().catalog_dir)
-    except FlowGenError as error:
-        raise fail(error) from error
 
 
 def _read(files: list[Path]) -> dict[str, Workflow]:
@@ -37,38 +30,33 @@ def _read(files: list[Path]) -> dict[str, Workflow]:
         try:
             workflows[workflow_key(path.stem)] = parse_workflow(path.read_text(encoding="utf-8"))
         except (OSError, FlowGenError) as error:
-            raise fail(FlowGenError(f"{path}: {error}")) from error
+            raise FlowGenError(f"{path}: {error}") from error
     return workflows
-
-
-def _export(workflows: dict[str, Workflow], catalog: Catalog) -> Project:
-    try:
-        return export_project(workflows, catalog)
-    except FlowGenError as error:
-        raise fail(error) from error
 
 
 @export_app.command("servicenow")
 def export_servicenow(
+    ctx: typer.Context,
     files: Annotated[list[Path], typer.Argument(help="Workflow JSON files, one flow each.")],
     out: Annotated[Path, typer.Option(help="Folder for the Fluent project.")],
     tenant: Tenant = "core",
 ) -> None:
     """Write a Fluent project (ServiceNow SDK) for the workflows: `npm install && npx now-sdk build` there."""
-    project = _export(_read(files), _catalog(tenant))
+    project = export_project(_read(files), load_catalog(tenant, settings_of(ctx).catalog_dir))
     project.write(out)
     err.print(f"wrote {len(project.files)} files to {out}")
 
 
 @check_app.command("servicenow")
 def check_servicenow(
+    ctx: typer.Context,
     files: Annotated[list[Path] | None, typer.Argument(help="Workflow JSON files.")] = None,
     references: Annotated[Path | None, typer.Option(help="JSONL of dataset examples: check every reference.")] = None,
     predictions: Annotated[Path | None, typer.Option(help="JSONL of {id, output}: check every answer.")] = None,
     tenant: Tenant = "core",
 ) -> None:
     """Export and build with ServiceNow's SDK offline; exit 1 on any diagnostic or export error."""
-    catalog = _catalog(tenant)
+    catalog = load_catalog(tenant, settings_of(ctx).catalog_dir)
     workflows = _read(files or [])
     refused: dict[str, str] = {}
     for path, field in ((references, "expected"), (predictions, "output")):
@@ -77,8 +65,8 @@ def check_servicenow(
     if references is not None or predictions is not None:
         workflows, refused = _exportable(workflows, catalog)
     if not workflows and not refused:
-        raise fail(FlowGenError("nothing to check: give workflow files or --references"))
-    diagnostics = build(_export(workflows, catalog)) if workflows else []
+        raise FlowGenError("nothing to check: give workflow files or --references")
+    diagnostics = build(export_project(workflows, catalog)) if workflows else []
     for key, reason in refused.items():
         print(f"{key}: export: {reason}")
     for diagnostic in diagnostics:

@@ -9,12 +9,17 @@ PILL = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 _STEP_SOURCE = re.compile(r"^step_([1-9][0-9]*)$")
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
-# Longest first, so that CHANGESTO is not read as CHANGES + "TO...".
-OPERATORS = (
-    "VALCHANGES", "CHANGESFROM", "CHANGESTO", "ISNOTEMPTY", "ISEMPTY", "ANYTHING", "NOTLIKE",
-    "STARTSWITH", "ENDSWITH", "NOT IN", "NSAMEAS", "SAMEAS", "DYNAMIC", "BETWEEN", "RELATIVEGT",
-    "RELATIVELT", "DATEPART", "NOTON", "LIKE", "IN", "ON", "!=", ">=", "<=", "=", ">", "<",
-)  # fmt: skip
+# Every operator of the encoded-query syntax, with the kind of value it takes: "word" (a value or a data pill),
+# "none" (nothing), or a form of its own ("list" a,b; "date" / "relative" / "range" glide expressions; "field"
+# another column; "sys_id" a dynamic filter). The parser reads them all; the stage-2 grammar writes those whose
+# value is a word or nothing. Order: where one is a prefix of another, the longer first (CHANGESTO, not CHANGES + TO).
+OPERATORS: dict[str, str] = {
+    "VALCHANGES": "none", "CHANGESFROM": "word", "CHANGESTO": "word", "ISNOTEMPTY": "none", "ISEMPTY": "none",
+    "ANYTHING": "none", "NOTLIKE": "word", "STARTSWITH": "word", "ENDSWITH": "word", "NOT IN": "list",
+    "NSAMEAS": "field", "SAMEAS": "field", "DYNAMIC": "sys_id", "BETWEEN": "range", "RELATIVEGT": "relative",
+    "RELATIVELT": "relative", "DATEPART": "date", "NOTON": "date", "LIKE": "word", "IN": "list", "ON": "date",
+    "!=": "word", ">=": "word", "<=": "word", "=": "word", ">": "word", "<": "word",
+}  # fmt: skip
 _TERM = re.compile(
     r"^(?P<field>\{\{[^{}]*\}\}(?:\.[a-z_][a-z0-9_]*)*|[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*)"
     r"(?P<op>" + "|".join(re.escape(op) for op in OPERATORS) + r")(?P<value>.*)$",
@@ -25,12 +30,18 @@ _SEPARATORS = re.compile(r"\^NQ|\^OR|\^")
 
 @dataclass(frozen=True)
 class Pill:
-    """`{{source.output.field...}}`: `source` is a trigger type id, `step_N` or `flow_variables`."""
+    """`{{source.output.field...}}`: `source` is a trigger type id, `step_N` or `flow_variables`.
+
+    As parsed from a value, `type` and `table` are None; a pill in scope (`flowgen.semantics`) carries the type of
+    the output it names ("field" after a dot-walk) and the table of the record(s) it holds, where the workflow fixes it.
+    """
 
     text: str
     source: str
     output: str | None
-    path: tuple[str, ...]
+    path: tuple[str, ...] = ()
+    type: str | None = None
+    table: str | None = None
 
     @property
     def step(self) -> int | None:

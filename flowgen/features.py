@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from flowgen.expressions import Term, find_pills, parse_query
+from flowgen.semantics import ELEMENTS
 from flowgen.workflow import Workflow
 
 DERIVED: dict[str, str] = {
@@ -86,15 +87,8 @@ _ACTION_FEATURES: dict[str, tuple[str, ...]] = {
     "action_log": ("log",),
     "action_work_notes": ("add_work_note", "add_comment"),
     "action_task": ("create_task", "create_catalog_task"),
-    "action_wait": ("wait_for_condition", "wait_for_duration"),
-    "logic_if": ("if", "else_if", "else"),
-    "logic_foreach": ("for_each",),
-    "logic_dountil": ("do_until",),
-    "logic_parallel": ("parallel",),
-    "logic_try_catch": ("try",),
-    "logic_exit_skip": ("exit_loop", "skip_iteration", "end_flow"),
-    "logic_flow_variables": ("set_flow_variables",),
-}
+    "action_wait": ("wait_for_condition",),
+}  # flow logic: the `feature` of its element (flowgen.semantics)
 _TRIGGER_FEATURES = {
     "record_create": "trigger_record",
     "record_update": "trigger_record",
@@ -124,6 +118,7 @@ def derive_features(workflow: Workflow, custom_actions: frozenset[str] = frozens
             out.add("trigger_conditional")
     names = {step.name for step in workflow.components}
     out.update(tag for tag, ids in _ACTION_FEATURES.items() if names.intersection(ids))
+    out.update(e.feature for name, e in ELEMENTS.items() if e.feature and name in names)
     if names & custom_actions:
         out.add("action_custom")
     inputs = [i for step in workflow.components for i in step.inputs] + (trigger.inputs if trigger else [])

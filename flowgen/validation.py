@@ -6,7 +6,6 @@ what to change.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -14,10 +13,8 @@ from pydantic import BaseModel, ConfigDict
 from flowgen.catalog import Catalog
 from flowgen.catalog.model import OutputSpec, StepSpec
 from flowgen.expressions import Pill, Term, find_pills, parse_assignments, parse_query
+from flowgen.semantics import ELEMENTS, Scope, is_block, loops
 from flowgen.workflow import Input, Step, Workflow
-
-LOOPS = frozenset({"for_each", "do_until"})
-CONDITIONAL_SUCCESSORS = frozenset({"else_if", "else"})
 
 
 class Violation(BaseModel):
@@ -58,26 +55,19 @@ def validate(workflow: Workflow, catalog: Catalog) -> ValidationReport:
     return ValidationReport(violations=checker.violations)
 
 
-@dataclass
-class _Source:
-    """The trigger or a step, as a source of data-pill outputs."""
-
-    spec: StepSpec | None
-    inputs: dict[str, str]
-    index: int | None  # position in components; None for the trigger
-
-
 class _Checker:
     def __init__(self, workflow: Workflow, catalog: Catalog) -> None:
         self.wf = workflow
         self.catalog = catalog
         self.steps = workflow.components
-        self.violations: list[Violation] = []
-        self.index_of: dict[int, int] = {}
+        self.scope = Scope(catalog, workflow)
+        self.tree = self.scope.tree
+        self.parent = self.tree.parents
+        self.children: dict[int | None, list[int]] = {None: []}  # a step whose parent S002 rejects is in none
         for i, step in enumerate(self.steps):
-            self.index_of.setdefault(step.step, i)
-        self.parent: list[int | None] = [None] * len(self.steps)
-        self.children: dict[int | None, list[int]] = {None: []}
+            if step.parent is None or self.parent[i] is not None:
+                self.children.setdefault(self.parent[i], []).append(i)
+        self.violations: list[Violation] = []
 
     def report(self, code: str, step: int | None, message: str) -> None:
         self.violations.append(Violation(code=code, step=step, message=message))
@@ -102,22 +92,16 @@ class _Checker:
 
     def check_parents(self) -> None:
         for i, step in enumerate(self.steps):
-            if step.parent is None:
-                self.children[None].append(i)
+            if step.parent is None or self.parent[i] is not None:
                 continue
-            j = self.index_of.get(step.parent)
+            j = self.tree.index.get(step.parent)
             if j is None or j >= i:
                 self.report("S002", step.step, f"parent {step.parent} is not an earlier step")
                 continue
-            if not self.catalog.is_block(self.steps[j].name):
-                self.report(
-                    "S002", step.step,
-                    f"parent {step.parent} is {self.steps[j].name!r}, which holds no steps; "
-                    "nest steps only under if, else_if, else, for_each, do_until, parallel, branch, try or catch",
-                )  # fmt: skip
-                continue
-            self.parent[i] = j
-            self.children.setdefault(j, []).append(i)
+            blocks = ", ".join(n for n in ELEMENTS if is_block(n))
+            self.report("S002", step.step,
+                        f"parent {step.parent} is {self.steps[j].name!r}, which holds no steps; nest steps only under "
+                        f"{blocks}")  # fmt: skip
 
     def check_contiguity(self) -> None:
         open_blocks: list[int] = []  # the chain of blocks the previous step is inside (or is)
@@ -134,55 +118,60 @@ class _Checker:
                     "a block's children must directly follow it",
                 )  # fmt: skip
                 open_blocks = []
-            if self.catalog.is_block(step.name):
+            if is_block(step.name):
                 open_blocks.append(i)
 
-    def ancestors(self, i: int) -> list[int]:
-        out = []
-        p = self.parent[i]
-        while p is not None:
-            out.append(p)
-            p = self.parent[p]
-        return out
-
     def check_siblings(self) -> None:
+        """Elements that must follow a sibling (else after if), or be followed by one (try by catch)."""
         for siblings in self.children.values():
             names = [self.steps[i].name for i in siblings]
             for k, i in enumerate(siblings):
-                step, before = self.steps[i], names[k - 1] if k else None
+                step, element = self.steps[i], ELEMENTS.get(names[k])
+                if element is None:
+                    continue
+                before = names[k - 1] if k else None
                 after = names[k + 1] if k + 1 < len(names) else None
-                if step.name in CONDITIONAL_SUCCESSORS and before not in ("if", "else_if"):
-                    self.report(
-                        "S004", step.step,
-                        f"{step.name} must directly follow an if or else_if at the same level"
-                        + (" (an else ends its chain)" if before == "else" else ""),
-                    )  # fmt: skip
-                if step.name == "catch" and before != "try":
-                    self.report("S005", step.step, "catch must directly follow a try at the same level")
-                if step.name == "try" and after != "catch":
-                    self.report("S005", step.step, "try must be directly followed by a catch at the same level")
+                code = element.code or "S004"
+                if element.successor_of and before not in element.successor_of:
+                    what = _either(element.successor_of)
+                    self.report(code, step.step, f"{step.name} must directly follow {what} at the same level")
+                if element.followed_by and after != element.followed_by:
+                    what = f"a {element.followed_by}"
+                    self.report(code, step.step, f"{step.name} must be directly followed by {what} at the same level")
 
     def check_blocks(self) -> None:
+        """Blocks hold steps; a branch-like element only in its holder, which holds only those."""
+        branches = {e.branch_of: (n, e) for n, e in ELEMENTS.items() if e.branch_of}
         for i, step in enumerate(self.steps):
+            element = ELEMENTS.get(step.name)
+            if element is None or not element.block:
+                continue
             kids = self.children.get(i, [])
-            if self.catalog.is_block(step.name) and not kids:
+            if not kids:
                 self.report("S009", step.step, f"{step.name} block has no steps inside; add at least one")
-            if step.name == "parallel":
-                if len(kids) < 2:
-                    self.report("S006", step.step, "parallel needs at least two branch steps inside")
-                if any(self.steps[k].name != "branch" for k in kids):
-                    self.report("S006", step.step, "every step directly inside parallel must be a branch")
-            if step.name == "branch":
+            if step.name in branches:
+                branch, branch_element = branches[step.name]
+                if len(kids) < element.min_children:
+                    self.report(branch_element.code or "S006", step.step,
+                                f"{step.name} needs at least {element.min_children} {branch} steps inside")  # fmt: skip
+                if any(self.steps[k].name != branch for k in kids):
+                    self.report(branch_element.code or "S006", step.step,
+                                f"every step directly inside {step.name} must be a {branch}")  # fmt: skip
+            if element.branch_of:
                 p = self.parent[i]
-                if p is None or self.steps[p].name != "parallel":
-                    self.report("S006", step.step, "branch may only appear directly inside a parallel")
+                if p is None or self.steps[p].name != element.branch_of:
+                    self.report(element.code or "S006", step.step,
+                                f"{step.name} may only appear directly inside a {element.branch_of}")  # fmt: skip
 
     def check_loop_controls(self) -> None:
         for i, step in enumerate(self.steps):
-            if step.name in ("exit_loop", "skip_iteration") and not any(
-                self.steps[a].name in LOOPS for a in self.ancestors(i)
+            element = ELEMENTS.get(step.name)
+            if (
+                element
+                and element.loop_control
+                and not any(ELEMENTS[self.steps[a].name].loop for a in self.tree.ancestors(i))
             ):
-                self.report("S007", step.step, f"{step.name} is only allowed inside for_each or do_until")
+                self.report(element.code or "S007", step.step, f"{step.name} is only allowed inside {_either(loops())}")
 
     # -- catalog ---------------------------------------------------------------------------
 
@@ -213,64 +202,34 @@ class _Checker:
 
     # -- values: data pills (S008, S010) and tables / columns (C004) -------------------------
 
-    def source(self, pill: Pill) -> _Source | None:
-        trigger = self.wf.trigger
-        if trigger is not None and pill.source == trigger.type:
-            return _Source(self.catalog.triggers.get(trigger.type), _values(trigger.inputs), None)
-        number = pill.step
-        if number is None or number not in self.index_of:
-            return None
-        j = self.index_of[number]
-        step = self.steps[j]
-        return _Source(self.catalog.step(step.name), _values(step.inputs), j)
-
-    def record_table(self, src: _Source, output: OutputSpec) -> str | None:
-        """The table of a record / records output, where the workflow fixes it."""
-        if output.table:
-            return output.table
-        if output.table_from:
-            return src.inputs.get(output.table_from)
-        if output.name == "item" and src.index is not None:  # for_each: the table of its list
-            pills = find_pills(src.inputs.get("items", ""))
-            return self.pill_table(pills[0])[1] if len(pills) == 1 else None
-        return None
-
-    def pill_table(self, pill: Pill) -> tuple[OutputSpec | None, str | None]:
-        """The output a pill points at and the table its value belongs to (after dot-walks)."""
-        src = self.source(pill)
-        if src is None or src.spec is None or pill.output is None:
-            return None, None
-        output = src.spec.output(pill.output)
-        if output is None or output.type not in ("record", "records"):
-            return output, None
-        table = self.record_table(src, output)
-        if table is None or not pill.path:
-            return output, table
-        column, _ = self.catalog.resolve_path(table, list(pill.path))
-        return output, column.reference if column else None
-
     def check_values(self) -> None:
         trigger = self.wf.trigger
         if trigger is not None:
             self.check_step_values(None, trigger.inputs, self.catalog.triggers.get(trigger.type))
         for i, step in enumerate(self.steps):
             self.check_step_values(i, step.inputs, self.catalog.step(step.name))
-            if step.name == "for_each":
-                self.check_for_each(step)
-            if step.name == "do_until" and not _values(step.inputs).get("condition", "").strip():
-                self.report("S010", step.step, "do_until needs a condition input that says when to stop")
+            self.check_loop(step)
 
-    def check_for_each(self, step: Step) -> None:
-        items = _values(step.inputs).get("items", "").strip()
-        pills = find_pills(items)
-        if len(pills) != 1 or pills[0].text != items:
-            self.report(
-                "S010", step.step, "for_each needs an items input that is one data pill, e.g. {{step_1.records}}"
-            )
+    def check_loop(self, step: Step) -> None:
+        """A loop says what it iterates (one pill to a list of records) or when it stops (a condition)."""
+        element = ELEMENTS.get(step.name)
+        if element is None or not element.loop:
             return
-        output, _ = self.pill_table(pills[0])
-        if output is not None and output.type != "records":
-            self.report("S010", step.step, f"items {items} is a {output.type}, not a list of records")
+        values = _values(step.inputs)
+        if element.items:
+            items = values.get(element.items, "").strip()
+            pills = find_pills(items)
+            if len(pills) != 1 or pills[0].text != items:
+                self.report(element.code or "S010", step.step, f"{step.name} needs an {element.items} input that is "
+                            "one data pill, e.g. {{step_1.records}}")  # fmt: skip
+                return
+            output, _ = self.scope.table(pills[0])
+            if output is not None and output.type != "records":
+                self.report(element.code or "S010", step.step, f"{element.items} {items} is a {output.type}, "
+                            "not a list of records")  # fmt: skip
+        elif element.condition and not values.get(element.condition, "").strip():
+            self.report(element.code or "S010", step.step,
+                        f"{step.name} needs a {element.condition} input that says when to stop")  # fmt: skip
 
     def check_step_values(self, i: int | None, inputs: list[Input], spec: StepSpec | None) -> None:
         number = None if i is None else self.steps[i].step
@@ -303,7 +262,7 @@ class _Checker:
             if input_spec.type == "record":
                 pills = find_pills(values.get(input_spec.name, ""))
                 if len(pills) == 1:
-                    return self.pill_table(pills[0])[1]
+                    return self.scope.table(pills[0])[1]
         return next((out.table for out in spec.outputs if out.type == "record" and out.table), None)
 
     def check_columns(self, fields: list[str], table: str | None, number: int | None, input_name: str) -> None:
@@ -325,70 +284,34 @@ class _Checker:
         if pill.output is None:
             self.report("S008", number, f"malformed data pill {pill.text}; write {{{{source.output[.field]}}}}")
             return
-        if pill.source == "flow_variables":
-            if not self.flow_variable_defined(pill.output, i):
-                self.report("S008", number, f"{pill.text}: no earlier set_flow_variables step sets {pill.output!r}")
+        why = self.scope.hidden(pill, i, input_name)
+        if why:
+            self.report("S008", number, f"{pill.text}: {why}")
             return
-        src = self.source(pill)
-        trigger = self.wf.trigger
-        if src is None:
-            if pill.step is not None:
-                self.report("S008", number, f"{pill.text}: there is no step {pill.step}")
-            else:
-                what = f"the trigger is {trigger.type!r}" if trigger else "the flow has no trigger"
-                self.report("S008", number, f"{pill.text}: unknown source {pill.source!r} ({what})")
-            return
-        if src.index is not None:
-            if not self.pill_in_scope(src.index, i, input_name):
-                self.report("S008", number, f"{pill.text}: step {pill.step} does not run before this one")
-                return
-        elif i is None:
-            self.report("S008", None, f"{pill.text}: trigger inputs cannot use the trigger's own outputs")
-            return
-        if src.spec is None:
-            return  # unknown step or trigger type: C001 already says so
-        output = src.spec.output(pill.output)
-        if output is None:
-            names = ", ".join(o.name for o in src.spec.outputs) or "none"
-            self.report(
-                "S008", number, f"{pill.text}: {src.spec.id} has no output {pill.output!r} (its outputs: {names})"
-            )
-            return
-        if output.name == "item" and src.index is not None and (i is None or src.index not in self.ancestors(i)):
-            self.report("S008", number, f"{pill.text}: the current item is only available inside that for_each")
-            return
-        if pill.path:
-            self.check_dot_walk(pill, src, output, number)
+        source = self.scope.source(pill)
+        if pill.path and source is not None and source[1] is not None:
+            output = source[1].output(pill.output)
+            assert output is not None  # hidden() said so
+            self.check_dot_walk(pill, source[0], output, number)
 
-    def pill_in_scope(self, source: int, i: int | None, input_name: str) -> bool:
-        if i is None:
-            return False
-        if source < i:
-            return True
-        # A do_until checks its condition after its body ran.
-        return self.steps[i].name == "do_until" and input_name == "condition" and i in self.ancestors(source)
-
-    def check_dot_walk(self, pill: Pill, src: _Source, output: OutputSpec, number: int | None) -> None:
+    def check_dot_walk(self, pill: Pill, j: int | None, output: OutputSpec, number: int | None) -> None:
         if output.type == "variables":
             return  # catalog variables are named by the catalog item, not by the catalog
         if output.type != "record":
             self.report("S008", number, f"{pill.text}: output {output.name!r} is a {output.type} and has no fields")
             return
-        table = self.record_table(src, output)
+        table = self.scope.output_table(j, output)
         if table is None or table not in self.catalog.tables:
             return  # the table itself is unknown (reported where it is named) or set at run time
         _, missing = self.catalog.resolve_path(table, list(pill.path))
         if missing:
             self.report("C004", number, f"{pill.text}: table {table!r} has no column {missing!r} on that path")
 
-    def flow_variable_defined(self, name: str, i: int | None) -> bool:
-        limit = 0 if i is None else i  # the trigger runs before any
-        for step in self.steps[:limit]:
-            if step.name == "set_flow_variables":
-                pairs = parse_assignments(_values(step.inputs).get("variables", ""))
-                if any(isinstance(p, tuple) and p[0] == name for p in pairs):
-                    return True
-        return False
+
+def _either(names: frozenset[str] | list[str]) -> str:
+    """E.g. "an if or else_if": the names in the order the format lists them."""
+    ordered = [n for n in ELEMENTS if n in names]
+    return ("an " if ordered[0][0] in "aeiou" else "a ") + " or ".join(ordered)
 
 
 def _values(inputs: list[Input]) -> dict[str, str]:

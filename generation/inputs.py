@@ -2,90 +2,57 @@
 
 Only the step's own inputs may appear and the required ones must (C002, C003); tables are names of
 the tenant's environment and conditions / field values use only the table's columns (C004); every
-data pill is one the step can see: the trigger's and earlier steps' outputs, a loop's item only
-inside it, a do_until's body in its condition (S008), with dot-walks only through real columns.
+data pill is one the kernel (`flowgen.semantics.Scope`) makes visible at that step and input, the rule the
+validator checks (S008), with dot-walks only through real columns.
 Free text is a bounded string without quotes, backslashes or braces.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from flowgen.catalog import Catalog
-from flowgen.catalog.model import InputSpec, StepSpec
+from flowgen.catalog.model import InputSpec
+from flowgen.semantics import OPERATORS, Pill, Scope
 
 from .outline import OutlinePlan
 
 TEXT = r"[!#-\[\]-z|~][ !#-\[\]-z|~]{0,79}"  # printable ASCII without " \ { }, not blank
 SHORT = r"[A-Za-z0-9 _.:@/()+-]{0,30}"  # a condition's value; may be empty (ISEMPTY)
 NAME = r"[A-Za-z0-9_.:@/()+-][A-Za-z0-9 _.:@/()+-]{0,29}"  # a user, group or other name
-OPERATORS = ("!=", ">=", "<=", "=", ">", "<", "LIKE", "STARTSWITH", "CHANGESTO", "VALCHANGES", "ISEMPTY", "ISNOTEMPTY")
+WRITTEN_OPERATORS = [op for op, value in OPERATORS.items() if value in ("word", "none")]  # values SHORT can write
 PILL_COLUMN_TYPES = ("choice", "boolean", "reference", "email", "string", "integer", "glide_date_time")
 MAX_TERMS = 4
 
 
-@dataclass(frozen=True)
-class Pill:
-    text: str  # {{step_1.records}}
-    type: str  # record, records, count, string, field, ...
-    table: str | None = None
+class Offer:
+    """The pills the grammar offers one input: those in scope, a record's also dot-walked into its columns."""
 
-
-class Scope:
-    """The data pills one step may use, with the tables of the records they hold."""
-
-    def __init__(self, catalog: Catalog, plan: OutlinePlan, number: int, input_name: str = "") -> None:
+    def __init__(self, catalog: Catalog, visible: list[Pill]) -> None:
         self.catalog = catalog
         self.pills: list[Pill] = []
-        if plan.trigger is not None:
-            spec = catalog.triggers.get(plan.trigger.type)
-            if spec is not None and number > 0:
-                self._outputs(plan.trigger.type, spec, plan.tables.get(0))
-        steps = plan.steps
-        ancestors = _ancestors(plan, number)
-        for other in steps:
-            j = other.step
-            in_own_body = number > 0 and steps[number - 1].name == "do_until" and number in _ancestors(plan, j)
-            visible = j < number or (in_own_body and input_name == "condition")
-            spec = catalog.step(other.name)
-            if not visible or spec is None:
-                continue
-            if other.name == "for_each":
-                if j in ancestors:  # the item exists only inside its loop; its table is that of the look-up
-                    self._record(f"step_{j}.item", "record", plan.tables.get(j - 1))
-                continue
-            self._outputs(f"step_{j}", spec, plan.tables.get(j))
+        for pill in visible:
+            self.pills.append(pill)
+            if pill.type == "record" and pill.table in catalog.tables:
+                self._fields(pill, pill.table)
 
-    def _outputs(self, source: str, spec: StepSpec, table: str | None) -> None:
-        for output in spec.outputs:
-            known = output.table or (table if output.table_from else None)
-            self._record(f"{source}.{output.name}", output.type, known)
-
-    def _record(self, path: str, kind: str, table: str | None) -> None:
-        self.pills.append(Pill("{{" + path + "}}", kind, table))
-        if kind != "record" or table not in self.catalog.tables:
-            return
+    def _fields(self, pill: Pill, table: str) -> None:
         for column in self.catalog.columns(table).values():
             if column.type not in PILL_COLUMN_TYPES:
                 continue
-            self.pills.append(Pill("{{" + f"{path}.{column.name}" + "}}", "field", None))
+            self.pills.append(_walk(pill, column.name, column.reference))
             if column.reference == "sys_user":  # people: their e-mail and manager are what flows use
                 for field in ("email", "manager"):
-                    self.pills.append(Pill("{{" + f"{path}.{column.name}.{field}" + "}}", "field", None))
+                    self.pills.append(_walk(pill, f"{column.name}.{field}", None))
 
     def of(self, *types: str) -> list[str]:
         return [p.text for p in self.pills if p.type in types]
 
 
-def _ancestors(plan: OutlinePlan, number: int) -> set[int]:
-    out: set[int] = set()
-    parent = plan.steps[number - 1].parent if number else None
-    while parent is not None:
-        out.add(parent)
-        parent = plan.steps[parent - 1].parent
-    return out
+def _walk(pill: Pill, path: str, table: str | None) -> Pill:
+    parts = tuple(path.split("."))
+    return Pill(pill.text[:-2] + "." + path + "}}", pill.source, pill.output, parts, "field", table)
 
 
 def _alternation(options: list[str]) -> str:
@@ -94,12 +61,12 @@ def _alternation(options: list[str]) -> str:
 
 def _query(columns: list[str], pills: list[str], assignments: bool) -> str:
     value = f"({_alternation(pills)}|{SHORT})" if pills else SHORT
-    ops = "=" if assignments else _alternation(list(OPERATORS))
+    ops = "=" if assignments else _alternation(WRITTEN_OPERATORS)
     term = f"{_alternation(columns)}{ops}{value}"
     return f"{term}(\\^{term}){{0,{MAX_TERMS - 1}}}"
 
 
-def input_schema(spec: InputSpec, scope: Scope, table: str | None, candidates: list[str]) -> dict[str, Any] | None:
+def input_schema(spec: InputSpec, scope: Offer, table: str | None, candidates: list[str]) -> dict[str, Any] | None:
     """The schema of one input's value; None when nothing valid can be written (no pill in scope)."""
     catalog = scope.catalog
     kind = spec.type
@@ -147,22 +114,19 @@ def step_schema(
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The JSON Schema of one step's inputs (0: the trigger) and the inputs fixed without the model."""
     spec = plan.spec(catalog, number)
-    fixed: dict[str, str] = {}
+    skeleton = plan.workflow(catalog)
+    part = skeleton.components[number - 1] if number else skeleton.trigger
+    assert part is not None
+    fixed = {inp.name: inp.value for inp in part.inputs}  # tables and loop items, chosen in stage 1
     table = plan.tables.get(number)
-    if number and plan.steps[number - 1].name == "for_each":
-        fixed["items"] = f"{{{{step_{number - 1}.records}}}}"  # the look-up the outline paired with it
+    scope = Scope(catalog, skeleton)
     properties: dict[str, Any] = {}
     required: list[str] = []
-    scopes: dict[bool, Scope] = {}  # a do_until's condition sees its body; other inputs do not
     for inp in spec.inputs:
         if inp.name in fixed:
             continue
-        if inp.type == "table" and table:
-            fixed[inp.name] = table
-            continue
-        key = inp.name == "condition"
-        scope = scopes.setdefault(key, Scope(catalog, plan, number, inp.name))
-        schema = input_schema(inp, scope, table, candidates)
+        offer = Offer(catalog, scope.visible(number - 1 if number else None, inp.name))
+        schema = input_schema(inp, offer, table, candidates)
         if schema is None:
             if inp.required:
                 raise Unfillable(f"step {number}: nothing in scope can fill required input {inp.name!r} of {spec.id}")

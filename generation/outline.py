@@ -18,11 +18,9 @@ from pydantic import BaseModel
 
 from flowgen.catalog import Catalog
 from flowgen.catalog.model import StepSpec
-from flowgen.workflow import Step, Trigger, Workflow
+from flowgen.semantics import ELEMENTS, leaves
+from flowgen.workflow import Input, Step, Trigger, Workflow
 
-BLOCK_KEYS = ("if", "for_each", "do_until", "parallel", "try")
-LEAF_LOGIC = ("set_flow_variables", "end_flow", "wait_for_duration")
-LOOP_CONTROLS = ("exit_loop", "skip_iteration")
 MAX_ITEMS = 6  # top-level steps
 MAX_BLOCK_ITEMS = 3  # steps inside one block
 MAX_DEPTH = 2  # blocks inside blocks
@@ -48,6 +46,23 @@ class OutlinePlan(BaseModel):
         spec = catalog.triggers.get(part.type) if isinstance(part, Trigger) else catalog.step(part.name)
         assert spec is not None, f"step {number} is not in the catalog"
         return spec
+
+    def workflow(self, catalog: Catalog) -> Workflow:
+        """The outline as a workflow with the inputs stage 1 fixes: the chosen tables, and each loop's items (the
+        look-up that the outline pairs with it, just before it). What stage 2 may use is scoped on this."""
+
+        def fixed(part: Trigger | Step, number: int) -> list[Input]:
+            spec = self.spec(catalog, number)
+            out = [Input(name=i.name, value=self.tables[number]) for i in spec.inputs
+                   if i.type == "table" and number in self.tables]  # fmt: skip
+            items = ELEMENTS[part.name].items if isinstance(part, Step) and part.name in ELEMENTS else None
+            if items:
+                out.append(Input(name=items, value="{{" + f"step_{number - 1}.records" + "}}"))
+            return out
+
+        trigger = self.trigger and self.trigger.model_copy(update={"inputs": fixed(self.trigger, 0)})
+        steps = [s.model_copy(update={"inputs": fixed(s, s.step)}) for s in self.steps]
+        return Workflow(trigger=trigger, components=steps)
 
 
 def spans(requirement: str) -> list[str]:
@@ -85,8 +100,8 @@ def outline_schema(
     defs: dict[str, Any] = {}
     for depth in range(MAX_DEPTH, -1, -1):
         for ctx in ("top", "loop"):
-            leaves = plain + list(LEAF_LOGIC) + (list(LOOP_CONTROLS) if ctx == "loop" else [])
-            kinds = [_object({"do": {"enum": leaves}, "a": span})]
+            simple = plain + leaves(inside_loop=ctx == "loop")
+            kinds = [_object({"do": {"enum": simple}, "a": span})]
             if with_table:
                 kinds.append(_object({"do": {"enum": with_table}, "a": span, "table": table}))
             if depth < MAX_DEPTH:  # blocks nest at most MAX_DEPTH deep: a bounded answer
@@ -98,7 +113,8 @@ def outline_schema(
                             optional=("elif", "else")),
                     _object({"for_each": span, "find": span, "table": table, "then": loop_body}),
                     _object({"do_until": span, "then": loop_body}),
-                    _object({"parallel": span, "branches": {"type": "array", "minItems": 2, "maxItems": 3,
+                    _object({"parallel": span, "branches": {"type": "array", "maxItems": 3,
+                             "minItems": ELEMENTS["parallel"].min_children,
                              "items": _object({"a": span, "then": body})}}),
                     _object({"try": span, "then": body, "catch": _object({"a": span, "then": body})}),
                 ]  # fmt: skip

@@ -77,6 +77,46 @@ def test_accepted_outlines_become_valid_workflows(data: st.DataObject, core: Cat
     assert wrong == [], json.dumps(workflow.model_dump(mode="json", exclude_none=True))
 
 
+# A look-up inside a parallel branch and inside a try, each followed by steps that would like its record: outside the
+# block (in the other branch, in the catch, after it) the platform hides it, so the grammar must not offer it.
+_LOOK = {"do": "look_up_record", "a": "find all incidents where the user is the assignee", "table": "incident"}
+_UPDATE = {"do": "update_record", "a": "Assign them to their manager", "table": "incident"}
+SEALED_OUTLINE = {
+    "trigger": {"type": "record_update", "a": "Every time a user becomes inactive", "table": "sys_user"},
+    "steps": [
+        {"parallel": "add a work note", "branches": [{"a": "add a work note", "then": [_LOOK, _UPDATE]},
+                                                     {"a": "add a work note", "then": [_UPDATE]}]},
+        _UPDATE,
+        {"try": "add a work note", "then": [_LOOK], "catch": {"a": "add a work note", "then": [_UPDATE]}},
+        _UPDATE,
+    ],
+}  # fmt: skip
+
+
+def test_grammar_offers_no_pill_from_inside_a_parallel_branch_or_try(core: Catalog) -> None:
+    plan = to_plan(SEALED_OUTLINE)
+    looks = [s.step for s in plan.steps if s.name == "look_up_record"]
+    assert looks == [3, 9]  # inside the first branch, inside the try
+    for number in [s.step for s in plan.steps if s.name == "update_record"]:
+        schema = json.dumps(step_schema(core, plan, number, TABLES)[0])
+        for look in looks:
+            same_block = plan.steps[look - 1].parent == plan.steps[number - 1].parent and look < number
+            assert (f"step_{look}" in schema) == same_block, (number, look)
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_filled_sealed_outline_validates(data: st.DataObject, core: Catalog) -> None:
+    """The property above on an outline that always has the blocks whose outputs stay inside them."""
+    plan = to_plan(SEALED_OUTLINE)
+    filled = {}
+    for number in [0] + [s.step for s in plan.steps]:
+        step, fixed = step_schema(core, plan, number, TABLES)
+        filled[number] = {**fixed, **data.draw(strategy(step, {}))}
+    workflow = _assemble(core, plan, filled)
+    assert validate(workflow, core).violations == [], json.dumps(workflow.model_dump(mode="json", exclude_none=True))
+
+
 def test_grammar_accepts_the_paper_outline_and_rejects_broken_ones(core: Catalog) -> None:
     requirement = "Every time a user becomes inactive, find all incidents where the user is the assignee. Assign them."
     schema = outline_schema(core, requirement, ["record_update"], ["update_record", "log"], ["incident", "sys_user"])

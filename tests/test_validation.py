@@ -96,6 +96,46 @@ CASES = {
         ),
         ["S008"],
     ),
+    "S008 a branch's output after the parallel": (
+        flow(
+            step(1, "parallel"),
+            step(2, "branch", 1),
+            step(3, "look_up_record", 2, table="incident", conditions="active=true"),
+            step(4, "branch", 1),
+            step(5, "log", 4, **LOG),
+            step(6, "log", message="{{step_3.record.number}}"),
+        ),
+        ["S008"],
+    ),
+    "S008 another branch's output": (
+        flow(
+            step(1, "parallel"),
+            step(2, "branch", 1),
+            step(3, "look_up_record", 2, table="incident", conditions="active=true"),
+            step(4, "branch", 1),
+            step(5, "log", 4, message="{{step_3.record.number}}"),
+        ),
+        ["S008"],
+    ),
+    "S008 a try's output in its catch": (
+        flow(
+            step(1, "try"),
+            step(2, "look_up_record", 1, table="incident", conditions="active=true"),
+            step(3, "catch"),
+            step(4, "log", 3, message="{{step_2.record.number}}"),
+        ),
+        ["S008"],
+    ),
+    "S008 a try's output after the block": (
+        flow(
+            step(1, "try"),
+            step(2, "look_up_record", 1, table="incident", conditions="active=true"),
+            step(3, "catch"),
+            step(4, "log", 3, **LOG),
+            step(5, "log", message="{{step_2.record.number}}"),
+        ),
+        ["S008"],
+    ),
     "S008 wrong trigger": (flow(step(1, "log", message="{{record_create.current}}")), ["S008"]),
     "S008 undefined flow variable": (flow(step(1, "log", message="{{flow_variables.count}}")), ["S008"]),
     "S009 empty block": (flow(step(1, "if", condition="{{record_update.current.active}}=true")), ["S009"]),
@@ -137,6 +177,21 @@ def test_do_until_condition_may_use_its_body(core: Catalog) -> None:
         step(2, "look_up_record", 1, table="incident", conditions="active=true"),
     )
     assert codes(doc, core) == []
+
+
+def test_a_flow_variable_carries_a_value_out_of_a_parallel_branch(core: Catalog) -> None:
+    doc = flow(
+        step(1, "parallel"),
+        step(2, "branch", 1),
+        step(3, "look_up_record", 2, table="incident", conditions="active=true"),
+        step(4, "set_flow_variables", 2, variables="found={{step_3.record.number}}"),
+        step(5, "branch", 1),
+        step(6, "log", 5, **LOG),
+        step(7, "log", message="{{flow_variables.found}} {{step_3.record.number}}"),
+    )
+    [violation] = validate(parse_workflow(doc), core).violations
+    assert violation.step == 7 and "inside the branch at step 2" in violation.message
+    assert "flow variable" in violation.message
 
 
 def test_all_violations_are_reported(example: dict, core: Catalog) -> None:

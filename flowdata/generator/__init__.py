@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 from flowgen.catalog import Catalog
+from flowgen.semantics import heads
 from flowgen.workflow import Workflow
 
 from . import lexicon as lx
@@ -14,7 +15,6 @@ from .shapes import SHAPES
 from .style import render
 
 TYPO_RATE = 0.12
-LOGIC = frozenset({"if", "for_each", "do_until", "parallel", "try"})
 
 
 def subject_tables(catalog: Catalog) -> list[str]:
@@ -34,6 +34,6 @@ def generate(rng: random.Random, catalog: Catalog) -> tuple[str, Workflow, set[s
     tags = set(d.tags)
     if typos:
         tags.add("typos")
-    if len(workflow.components) <= 2 and not LOGIC.intersection(s.name for s in workflow.components):
+    if len(workflow.components) <= 2 and not set(heads()).intersection(s.name for s in workflow.components):
         tags.add("draft")
     return text, workflow, tags

@@ -127,7 +127,7 @@ class Action(StepSpec):
 
 
 class FlowLogic(StepSpec):
-    block: bool = Field(description="Whether the element holds child steps.")
+    """A flow-logic element's inputs and outputs; its role (block, loop, ...) is `flowgen.semantics.ELEMENTS`."""
 
 
 class CatalogFile(BaseModel):

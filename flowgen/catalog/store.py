@@ -15,17 +15,10 @@ from flowgen.catalog.model import Action, CatalogFile, Column, FlowLogic, StepSp
 from flowgen.catalog.names import check_tenant_name, is_tenant_name
 from flowgen.catalog.versions import current_version, read_version
 from flowgen.errors import CatalogError, CatalogUnavailable, UnknownTenantError
+from flowgen.semantics import ELEMENTS
 
 DEFAULT_ROOT = Path(__file__).parent / "data"
 CORE = "core"
-
-# Fixed by the workflow format (spec section 1); the catalog must define exactly these.
-FLOW_LOGIC_IDS = frozenset(
-    {
-        "if", "else_if", "else", "for_each", "do_until", "parallel", "branch", "try", "catch",
-        "set_flow_variables", "exit_loop", "skip_iteration", "end_flow", "wait_for_duration",
-    }
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -42,10 +35,6 @@ class Catalog:
 
     def step(self, name: str) -> Action | FlowLogic | None:
         return self.actions.get(name) or self.flow_logic.get(name)
-
-    def is_block(self, name: str) -> bool:
-        logic = self.flow_logic.get(name)
-        return bool(logic and logic.block)
 
     def columns(self, table: str) -> dict[str, Column]:
         """Columns of `table`, inherited ones included (as `incident` extends `task`)."""
@@ -209,8 +198,8 @@ def _merge(tenant: str, layers: list[CatalogFile]) -> Catalog:
 def _check(catalog: Catalog) -> None:
     """Reject a catalog whose entries point at things it does not have."""
     problems: list[str] = []
-    if set(catalog.flow_logic) != FLOW_LOGIC_IDS:
-        problems.append(f"flow logic must be exactly {sorted(FLOW_LOGIC_IDS)}")
+    if set(catalog.flow_logic) != set(ELEMENTS):  # their roles are the format's (flowgen.semantics)
+        problems.append(f"flow logic must be exactly {sorted(ELEMENTS)}")
     for table in catalog.tables.values():
         if table.extends and table.extends not in catalog.tables:
             problems.append(f"table {table.name!r} extends unknown table {table.extends!r}")

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from flowgen.catalog import Catalog
 from flowgen.errors import ClientError
 from flowgen.expressions import PILL
+from flowgen.semantics import is_block
 from flowgen.validation import validate
 from flowgen.workflow import Input, Step, Workflow
 
@@ -82,7 +83,7 @@ class _Tree:
     def block(self, number: int, what: str) -> _Node:
         siblings, i = self.siblings(number, what)
         node = siblings[i]
-        if not self.catalog.is_block(node.name):
+        if not is_block(node.name):
             raise EditRefused(f"{what}: step {number} is {node.name!r}, which holds no steps")
         return node
 
@@ -116,7 +117,7 @@ def apply(workflow: Workflow, script: EditScript, catalog: Catalog) -> Applied:
             nodes = [tree.new(s) for s in op.steps]  # type: ignore[union-attr]
             if isinstance(op, Replace):
                 old = siblings[i]
-                if len(nodes) == 1 and catalog.is_block(nodes[0].name) and not nodes[0].children:
+                if len(nodes) == 1 and is_block(nodes[0].name) and not nodes[0].children:
                     nodes[0].children = old.children
                 redirect[op.step] = nodes[0]
                 siblings[i : i + 1] = nodes

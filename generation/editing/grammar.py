@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from flowgen import semantics
 from flowgen.catalog import Catalog
+from flowgen.semantics import Scope, is_block
 from flowgen.workflow import Workflow
-from generation.inputs import Scope
-from generation.outline import LEAF_LOGIC, LOOP_CONTROLS, spans, takes_table
+from generation.outline import spans, takes_table
 
 from .script import CANNOT, NO_CHANGE, EditScript
-from .view import plan_of
 
 MAX_OPS = 4
 MAX_NEW = 3  # new steps in one place, and inside one new block
@@ -30,9 +30,9 @@ def edit_schema(workflow: Workflow, catalog: Catalog, instruction: str, actions:
     span = {"enum": spans(instruction) or [instruction]}
     steps = workflow.components
     numbers = [s.step for s in steps]
-    blocks = [s.step for s in steps if catalog.is_block(s.name)]
+    blocks = [s.step for s in steps if is_block(s.name)]
     with_table = [a for a in actions if takes_table(catalog, a)]
-    plain = [a for a in actions if a not in with_table] + list(LEAF_LOGIC) + list(LOOP_CONTROLS)
+    plain = [a for a in actions if a not in with_table] + semantics.leaves(inside_loop=True)
     leaves = [_object({"do": {"enum": plain}, "a": span})]
     if with_table and tables:
         leaves.append(_object({"do": {"enum": with_table}, "a": span, "table": {"enum": tables}}))
@@ -61,14 +61,14 @@ def _wraps(workflow: Workflow, catalog: Catalog, span: dict[str, Any], catch: di
     children: dict[int | None, list[int]] = {}
     for step in workflow.components:
         children.setdefault(step.parent, []).append(step.step)
-    plan = plan_of(workflow, catalog)
+    scope = Scope(catalog, workflow)
     out = []
     for siblings in children.values():
         for k, first in enumerate(siblings):
             head = {"op": {"enum": ["wrap"]}, "first": {"enum": [first]}, "last": {"enum": siblings[k:]}}
             out.append(_object({**head, "block": {"enum": ["if"]}, "a": span}))
             out.append(_object({**head, "block": {"enum": ["try"]}, "a": span, "catch": catch}))
-            lists = Scope(catalog, plan, first).of("records")
+            lists = [p.text for p in scope.visible(first - 1, "items") if p.type == "records"]
             if lists:
                 items = _object({"items": {"enum": lists}})
                 out.append(_object({**head, "block": {"enum": ["for_each"]}, "a": span, "inputs": items}))

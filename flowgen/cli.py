@@ -32,6 +32,10 @@ class FlowGenGroup(LazyGroup):
         "check": Lazy("interop.servicenow.cli:check_app", "Check workflows with a platform's own toolchain."),
         "generate": Lazy("generation.cli:generate", "Generate a workflow: the outline, each step's inputs, the JSON."),
         "predict": Lazy("generation.cli:predict", "Write predictions for a split, which `flowgen eval` scores."),
+        "edit": Lazy("generation.editing.cli:edit", "Change a workflow by a follow-up instruction: a minimal edit."),
+        "eval-edits": Lazy(
+            "generation.editing.cli:eval_edits", "Edit the hand-written edit set and score it beside regenerating."
+        ),
         "serve": Lazy("serving.cli:serve_command", "Serve the HTTP API: workflows, tenant catalogs, /metrics."),
         "results": Lazy(
             "training.cli:results_command", "Base-prompted vs fine-tuned on test and ood: docs/results.md."

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import httpx
 import ray
@@ -22,17 +22,19 @@ from flowgen.catalog import Catalog
 from flowgen.catalog.names import TenantName
 from flowgen.errors import FlowGenError
 from flowgen.settings import Settings
+from generation.editing.stage import EditResult, EditStage
 from generation.pipeline import Event, Pipeline, Result, normalize
 
+from .admission import TenantSlots
 from .auth import Access
 from .body_limit import BodyLimit
 from .catalog_api import host
 from .catalog_api import router as catalog_router
 from .export_api import router as export_router
-from .faults import UNAVAILABLE, answer, problem
+from .faults import UNAVAILABLE, answer, headers, problem
 from .handles import RemoteEngine, RemoteSuggester
 from .metrics import Metrics
-from .schemas import ErrorBody, TenantCatalog, WorkflowRequest
+from .schemas import EditRequest, ErrorBody, TenantCatalog, WorkflowRequest
 
 api = FastAPI(
     title="FlowGen",
@@ -42,13 +44,14 @@ api = FastAPI(
 STATIC = Path(__file__).parent / "static"
 api.mount("/static", StaticFiles(directory=STATIC), name="static")
 Authorization = Annotated[str | None, Header(description="Bearer <token>, when the service has tokens.")]
-ERROR_CODES = (400, 401, 403, 404, 422, 502, 503, 504)
+T = TypeVar("T")
+ERROR_CODES = (400, 401, 403, 404, 422, 429, 502, 503, 504)
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in ERROR_CODES}
 
 
 async def _error(request: Request, error: Exception) -> JSONResponse:
     status, body = answer(error)
-    return JSONResponse(body.model_dump(exclude_none=True), status_code=status)
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers(error))
 
 
 # Expected failures get their answer quietly; for any other exception Starlette also logs the traceback.
@@ -93,29 +96,33 @@ class Ingress:
         self.engine = RemoteEngine(llm)
         self.access = Access(settings.serving.tokens)
         self.max_body_bytes = settings.serving.max_body_bytes
+        self.slots = TenantSlots(settings.serving.max_workflows_per_tenant)
         self.timeout = settings.serving.request_timeout_s
         self.style = settings.engine.prompt_style
         self.metrics = Metrics()
         self._metrics_url: str | None = None
 
-    async def _generate(self, body: WorkflowRequest, endpoint: str, on_event: Event | None = None) -> Result:
-        pipeline = Pipeline(self.engine, self.suggester, body.options.style or self.style)
+    async def _metered(self, job: Awaitable[T]) -> T:
+        """Run one request's generation under the request timeout, counted in flight and by error kind."""
         self.metrics.started()
         try:
             async with asyncio.timeout(self.timeout):
-                result = await pipeline.run(
-                    body.requirement,
-                    body.tenant,
-                    on_event,
-                    perfect_steps=body.pinned.steps,
-                    pinned_tables=body.pinned.tables,
-                )
+                return await job
         except BaseException as error:
             if not isinstance(error, asyncio.CancelledError):
                 self.metrics.errors.inc(tags={"kind": problem(error).kind})
             raise
         finally:
             self.metrics.finished()
+
+    async def _generate(self, body: WorkflowRequest, endpoint: str, on_event: Event | None = None) -> Result:
+        pipeline = Pipeline(self.engine, self.suggester, body.options.style or self.style)
+        result = await self._metered(
+            pipeline.run(
+                body.requirement, body.tenant, on_event, perfect_steps=body.pinned.steps,
+                pinned_tables=body.pinned.tables,
+            )
+        )  # fmt: skip
         self.metrics.record(endpoint, result)
         return result
 
@@ -124,7 +131,11 @@ class Ingress:
         """Generate a workflow: the answer (or a refusal), its validation report, timings per stage."""
         self.access.check(authorization, body.tenant)
         body.pinned.check(await self.suggester.catalog(body.tenant))
-        return await self._generate(body, "workflows")
+        release = self.slots.take(body.tenant)
+        try:
+            return await self._generate(body, "workflows")
+        finally:
+            release()
 
     @api.post("/v1/workflows:stream", responses=ERRORS, response_class=StreamingResponse)
     async def stream(self, body: WorkflowRequest, authorization: Authorization = None) -> StreamingResponse:
@@ -145,7 +156,9 @@ class Ingress:
                 status, failure = answer(error)
                 await push("error", {"status": status, **failure.model_dump(exclude_none=True)})
 
+        release = self.slots.take(body.tenant)
         task = asyncio.create_task(produce())
+        task.add_done_callback(lambda _: release())  # also when cancelled before it ran
 
         async def events() -> AsyncIterator[str]:
             try:
@@ -158,6 +171,14 @@ class Ingress:
                 task.cancel()  # the client went away: stop its generation in the engine
 
         return StreamingResponse(events(), media_type="text/event-stream")
+
+    @api.post("/v1/workflows:edit", responses=ERRORS)
+    async def edit(self, body: EditRequest, authorization: Authorization = None) -> EditResult:
+        """Change a workflow by a follow-up instruction: the edited workflow, the edit script, a readable diff and
+        the validation report; steps the instruction does not name stay as they were (only renumbered)."""
+        self.access.check(authorization, body.tenant)
+        stage = EditStage(Pipeline(self.engine, self.suggester, body.options.style or self.style))
+        return await self._metered(stage.run(body.workflow, body.instruction, body.tenant))
 
     @api.get("/v1/tenants")
     async def tenants(self, authorization: Authorization = None) -> list[str]:
@@ -186,10 +207,13 @@ class Ingress:
 
     @api.get("/readyz", responses={503: {"model": ErrorBody}})
     async def readyz(self) -> dict[str, Any]:
-        """Ready when the retriever and the engine both answer."""
+        """Ready when the retriever and the engine both answer; tenants whose stored catalog cannot be read are
+        listed (their requests are 503, every other tenant is served)."""
         async with asyncio.timeout(10):
-            tenants, engine = await asyncio.gather(self.retriever.tenants.remote(), self.llm.stats.remote())
-        return {"status": "ready", "tenants": len(tenants), "engine": engine}
+            tenants, unavailable, engine = await asyncio.gather(
+                self.retriever.tenants.remote(), self.retriever.unavailable_tenants.remote(), self.llm.stats.remote()
+            )
+        return {"status": "ready", "tenants": len(tenants), "unavailable_tenants": unavailable, "engine": engine}
 
     @api.get("/metrics", response_class=PlainTextResponse)
     async def metrics(self) -> PlainTextResponse:

@@ -10,6 +10,7 @@ from flowgen.catalog import Action, Catalog, Table, TriggerType
 from flowgen.catalog.names import TenantName
 from flowgen.catalog.store import CORE
 from flowgen.errors import ClientError
+from flowgen.workflow import Workflow
 from generation.prompts import Style
 
 
@@ -44,6 +45,14 @@ class WorkflowRequest(BaseModel):
     tenant: TenantName = Field(CORE, description="Whose catalog (steps, tables, columns, values) to use.")
     options: Options = Options()
     pinned: Pinned = Pinned()
+
+
+class EditRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    workflow: Workflow = Field(description="The workflow to change; one that breaks the tenant's rules is a 422.")
+    instruction: str = Field(description="What to change, in plain words (a follow-up message).")
+    tenant: TenantName = Field(CORE, description="Whose catalog the workflow uses.")
+    options: Options = Options()
 
 
 class ErrorBody(BaseModel):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 from flowgen.metrics.flowsim import FREE, HEAVY, FlowSim, Node, Tree, postorder, tree_edit_distance
+from flowgen.semantics import ELEMENTS
 from flowgen.workflow import Input, Workflow
 
 CONDITION_INPUTS = frozenset({"condition", "conditions", "email_conditions"})
@@ -30,10 +31,6 @@ TRIGGER_NAMES = {
     "scheduled_daily": "daily", "scheduled_weekly": "weekly", "scheduled_monthly": "monthly",
     "scheduled_repeat": "repeat", "inbound_email": "email",
 }  # fmt: skip
-FLOW_LOGIC = frozenset({
-    "if", "else_if", "else", "for_each", "do_until", "parallel", "branch", "try", "catch",
-    "set_flow_variables", "exit_loop", "skip_iteration", "end_flow", "wait_for_duration",
-})  # fmt: skip
 
 LOGICAL = ("^EQ", "^OR", "^NQ", "^", "OR")
 COMPARISON = (
@@ -103,7 +100,7 @@ def starflow_tree(workflow: Workflow, *, with_inputs: bool) -> Tree:
     nodes: dict[int, Node] = {}
     components = _node("components")
     for step in workflow.components:
-        category = "flowlogic" if step.name in FLOW_LOGIC else "action"
+        category = "flowlogic" if step.name in ELEMENTS else "action"
         definition = step.name.upper() if category == "flowlogic" else step.name
         node = _node(f"{category}___{definition}___global", [_inputs(step.inputs, True)] if with_inputs else [])
         holder = components if step.parent is None else nodes.get(step.parent)

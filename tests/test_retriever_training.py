@@ -100,6 +100,7 @@ def tiny_train(count: int) -> list:
     return generated(random.Random(0), load_catalog("core"), count, "t", set(), lambda: None)
 
 
+@pytest.mark.slow  # trains
 def test_retriever_training_runs_a_few_steps(tmp_path: Path) -> None:
     base = Embedder(base_model_path())
     refs = tiny_train(4)
@@ -116,6 +117,7 @@ def test_retriever_training_runs_a_few_steps(tmp_path: Path) -> None:
     assert vectors.dtype == np.float32 and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-3)
 
 
+@pytest.mark.slow  # trains
 def test_gate_training_on_tiny_data(tmp_path: Path) -> None:
     """`training_set` reads the train split and the hand-written files; the gate it makes is what the
     runtime loads from the data folder (trained here) before the shipped one."""

@@ -134,6 +134,7 @@ def test_loss_on_completion_positions_equals_the_full_head(tiny_model: Path) -> 
     assert torch.allclose(sliced, full, atol=1e-4)
 
 
+@pytest.mark.slow  # trains
 def test_training_learns_resumes_and_merges(tiny_model: Path, tmp_path: Path) -> None:
     """The loss falls; an interrupted run resumes from its last checkpoint; the adapter merges into the model."""
     config = TrainConfig(epochs=6, batch_tokens=256, max_rows=4, checkpoint_every=3, learning_rate=5e-3,

@@ -1,7 +1,10 @@
 """What the index holds: one document per trigger type, action, table, column and choice value.
 
 Flow logic is not indexed: it is always available to the outline stage. Documents are tagged with
-their owner ("core" or a tenant), so that one index serves every tenant.
+their owner ("core" or a tenant), so that one index serves every tenant. A column's description (a
+customer's words for what it holds) is part of its text; inputs' descriptions are not part of a step's
+text: the shipped embedder was trained on steps as label, description and input names, within 96 tokens,
+and they reach the model in the stage-2 prompt instead.
 """
 
 from __future__ import annotations
@@ -66,7 +69,8 @@ def documents(catalog: Catalog) -> list[Document]:
         )  # fmt: skip
         for column in catalog.columns(table.name).values():
             target = f", reference to {column.reference}" if column.reference else ""
-            text = f"{table.label} {column.label} ({column.name}, {column.type}{target})"
+            described = f": {column.description}" if column.description else ""
+            text = f"{table.label} {column.label} ({column.name}, {column.type}{target}){described}"
             docs.append(
                 Document(owner=owner, kind="column", key=f"{table.name}.{column.name}", table=table.name,
                          column=column.name, text=text)

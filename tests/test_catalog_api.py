@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from flowgen.settings import ServingSettings, Settings
+from retrieval.documents import documents
 from serving.body_limit import BodyLimit
 from serving.retriever import RetrieverServer
 from tests.catalog_fixtures import hashed_retriever, small_root
@@ -19,9 +20,11 @@ from tests.local_serving import local_api
 
 BOOKSHOP = {
     "tables": [{"name": "u_book", "label": "Book", "description": "A book on the shelves.",
-                "columns": [{"name": "isbn", "label": "ISBN", "type": "string"}]}],
+                "columns": [{"name": "isbn", "label": "ISBN", "type": "string",
+                             "description": "The 13-digit number printed above the barcode."}]}],
     "actions": [{"id": "reorder_book", "label": "Reorder book", "description": "Order more copies of a book.",
-                 "inputs": [{"name": "book", "type": "record", "required": True}]}],
+                 "inputs": [{"name": "book", "type": "record", "required": True,
+                             "description": "The book whose stock ran low."}]}],
 }  # fmt: skip
 TOKENS = {"admin": "*", "retail": "retail"}
 ADMIN = {"Authorization": "Bearer admin"}
@@ -61,6 +64,24 @@ def test_one_call_onboards_a_tenant_whose_steps_are_then_suggested(client: TestC
     assert again.status_code == 409
 
 
+def test_column_and_input_descriptions_are_kept_and_columns_are_indexed_with_theirs(
+    client: TestClient, server: object
+) -> None:
+    created = client.post("/v1/tenants", json={"tenant": "bookshop", "catalog": BOOKSHOP}, headers=ADMIN)
+    assert created.status_code == 201, created.text
+    exported = client.get("/v1/tenants/bookshop/document", headers=ADMIN).json()
+    assert exported["tables"][0]["columns"][0]["description"] == "The 13-digit number printed above the barcode."
+    assert exported["actions"][0]["inputs"][0]["description"] == "The book whose stock ran low."
+    retriever = server.retriever  # type: ignore[attr-defined]
+    [column] = [d for d in documents(retriever.catalog("bookshop")) if d.kind == "column"]
+    assert column.text == "Book ISBN (isbn, string): The 13-digit number printed above the barcode."
+    assert retriever.columns("u_book", column.text, "bookshop", 1)[0].text == column.text  # what the index holds
+    long = {"tables": [{"name": "u_x", "label": "X", "columns": [
+        {"name": "c", "label": "C", "type": "string", "description": "d" * 2001}]}]}  # fmt: skip
+    refused = client.post("/v1/tenants", json={"tenant": "longwinded", "catalog": long}, headers=ADMIN)
+    assert refused.status_code == 422 and "column u_x.c: 2001 is over the limit description_chars" in refused.text
+
+
 def test_stale_if_match_is_412_and_versions_can_be_listed_read_and_rolled_back(client: TestClient) -> None:
     url = "/v1/tenants/retail/document"
     version, document = client.get(url, headers=ADMIN).headers["ETag"], client.get(url, headers=ADMIN).json()
@@ -76,7 +97,8 @@ def test_stale_if_match_is_412_and_versions_can_be_listed_read_and_rolled_back(c
     history = client.get("/v1/tenants/retail/versions", headers=ADMIN).json()
     assert [(v["version"], v["change"]) for v in history] == [(1, "replace"), (2, "put table u_shelf")]
     assert client.get("/v1/tenants/retail/versions/1", headers=ADMIN).json()["catalog"]["actions"][-1]["id"] == (
-        "reorder_book")
+        "reorder_book"
+    )
     rolled = client.post("/v1/tenants/retail/versions/1/rollback", headers=ADMIN)
     assert rolled.json()["version"] == 3
     assert "u_shelf" not in client.get("/v1/tenants/retail/catalog", headers=ADMIN).json()["tables"]

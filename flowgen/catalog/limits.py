@@ -31,7 +31,11 @@ class CatalogLimits(BaseModel):
             for column in table.columns:
                 where = f"column {table.name}.{column.name}"
                 counted.append(("choices_per_column", len(column.choices), where))
-                texts += [(where, column.label), *((where, choice.label) for choice in column.choices)]
+                texts += [
+                    (where, column.label),
+                    (where, column.description),
+                    *((where, choice.label) for choice in column.choices),
+                ]
         for step in steps:
             texts += [(f"step {step.id!r}", step.label), (f"step {step.id!r}", step.description)]
             for spec in step.inputs:

@@ -68,6 +68,7 @@ class Column(BaseModel):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     label: str
     type: ColumnType
+    description: str = Field("", description="What the column holds, in the customer's words (indexed for retrieval).")
     reference: str | None = Field(None, description="Target table of a reference column.")
     choices: tuple[Choice, ...] = ()
 

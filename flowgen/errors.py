@@ -42,6 +42,17 @@ class CatalogError(ClientError):
     status_code = 422
 
 
+class TooManyRequests(ClientError):
+    """The request is fine but its tenant has as many workflows in flight as allowed: send it again after
+    `retry_after_s` (the answer's Retry-After), when one of them has finished."""
+
+    status_code = 429
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class ServerError(FlowGenError):
     """Our side failed. `retryable`: whether the same request may succeed later without anyone's fix."""
 

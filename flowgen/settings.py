@@ -92,6 +92,9 @@ class ServingSettings(BaseModel):
     max_body_bytes: int = Field(
         16 * 1024**2, gt=0, description="Request bodies over this size are refused (413) before they are read whole."
     )
+    max_workflows_per_tenant: int = Field(
+        16, ge=1, description="Workflows of one tenant in flight per ingress replica; more are refused (429)."
+    )
     ray_address: str | None = Field(None, description="Ray cluster to join; unset: start Ray on this machine.")
 
 

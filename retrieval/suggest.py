@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flowgen.catalog import Catalog, list_tenants, load_catalog
 from flowgen.catalog.store import CORE, DEFAULT_ROOT, forget_catalogs
-from flowgen.errors import ClientError
+from flowgen.errors import CatalogUnavailable, ClientError
 from flowgen.settings import Settings
 
 from .documents import Document, documents
@@ -140,5 +140,19 @@ class Retriever:
         self._catalogs[catalog.tenant] = catalog  # only once the index holds it
         return result
 
-    def sync_all(self, on_batch: Callable[[int], None] | None = None) -> list[SyncResult]:
-        return [self.sync_tenant(t, on_batch) for t in [CORE, *list_tenants(self.catalog_root)]]
+    def sync_all(
+        self,
+        on_batch: Callable[[int], None] | None = None,
+        on_unavailable: Callable[[str, CatalogUnavailable], None] | None = None,
+    ) -> list[SyncResult]:
+        """Index every catalog. With `on_unavailable`, a tenant whose stored catalog cannot be read or does not
+        check is handed to it and skipped (a service keeps serving the others); core's always raises."""
+        results = []
+        for tenant in [CORE, *list_tenants(self.catalog_root)]:
+            try:
+                results.append(self.sync_tenant(tenant, on_batch))
+            except CatalogUnavailable as error:
+                if on_unavailable is None or tenant == CORE:
+                    raise
+                on_unavailable(tenant, error)
+        return results

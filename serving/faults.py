@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from ray.exceptions import RayActorError
 from ray.serve.exceptions import BackPressureError, DeploymentUnavailableError, ReplicaUnavailableError
 
-from flowgen.errors import ClientError, ServerError
+from flowgen.errors import ClientError, ServerError, TooManyRequests
 
 from .schemas import ErrorBody
 
@@ -30,6 +30,8 @@ class Problem(BaseModel):
     retryable: bool | None = None
     """None for client errors: the same request fails the same way."""
     detail: str = ""
+    retry_after_s: int | None = None
+    """When to send the same request again (429), as the answer's Retry-After."""
 
 
 def problem(error: BaseException) -> Problem:
@@ -38,7 +40,8 @@ def problem(error: BaseException) -> Problem:
     original = cause if isinstance(cause, BaseException) else error
     kind = type(original).__name__
     if isinstance(original, ClientError):
-        return Problem(status=original.status_code, kind=kind, message=str(original))
+        retry_after_s = original.retry_after_s if isinstance(original, TooManyRequests) else None
+        return Problem(status=original.status_code, kind=kind, message=str(original), retry_after_s=retry_after_s)
     if isinstance(original, ServerError):
         return Problem(status=original.status_code, kind=kind, message=str(original),
                        retryable=original.retryable, detail=original.detail)  # fmt: skip
@@ -48,6 +51,12 @@ def problem(error: BaseException) -> Problem:
         return Problem(status=504, kind="Timeout", message="the workflow took longer than the configured request "
                        "timeout", retryable=True)  # fmt: skip
     return Problem(status=500, kind="InternalError", message="the server failed to answer", retryable=False)
+
+
+def headers(error: BaseException) -> dict[str, str]:
+    """The answer's headers beside its body: Retry-After for a 429."""
+    retry_after_s = problem(error).retry_after_s
+    return {} if retry_after_s is None else {"Retry-After": str(retry_after_s)}
 
 
 def answer(error: BaseException) -> tuple[int, ErrorBody]:

@@ -19,6 +19,7 @@ from flowgen.catalog import Action, Catalog, Table, list_tenants
 from flowgen.catalog.model import CatalogFile
 from flowgen.catalog.store import CORE
 from flowgen.catalog.versions import CatalogVersion, VersionInfo
+from flowgen.errors import CatalogUnavailable
 from flowgen.settings import Settings
 from retrieval.changes import CatalogChanges, EntryKind
 from retrieval.suggest import Retriever, clauses
@@ -41,7 +42,8 @@ class RetrieverServer:
             retriever = Retriever.open(settings.model_copy(update={"catalog_dir": root}))
         self.root = retriever.catalog_root
         self.retriever = retriever
-        results = self.retriever.sync_all()
+        self.unavailable: dict[str, str] = {}  # tenant -> why its catalog is not served (503 for it alone)
+        results = self.retriever.sync_all(on_unavailable=self._unavailable)
         self.retriever.scope()  # the out-of-scope gate (shipped or trained offline): a missing one fails here
         self.changes = CatalogChanges(self.retriever, settings.catalog_limits)
         # batched per replica, not on the class: a batch queue created in this process (a test that runs
@@ -49,6 +51,10 @@ class RetrieverServer:
         self._embed = serve.batch(max_batch_size=64, batch_wait_timeout_s=0.003)(self._prefetch)
         changed = sum(r.added + r.updated for r in results)
         logging.getLogger("ray.serve").info("index ready: %d documents (re)indexed", changed)
+
+    def _unavailable(self, tenant: str, error: CatalogUnavailable) -> None:
+        self.unavailable[tenant] = str(error)
+        logging.getLogger("flowgen.errors").error("tenant %s not served: %s | %s", tenant, error, error.detail)
 
     async def _prefetch(self, texts: list[str]) -> list[None]:
         self.retriever.prefetch(texts)  # one encoder batch; the searches below then hit the cache
@@ -75,6 +81,10 @@ class RetrieverServer:
 
     def tenants(self) -> list[str]:
         return [CORE, *list_tenants(self.root)]
+
+    def unavailable_tenants(self) -> list[str]:
+        """Tenants whose stored catalog could not be read or did not check at start (repair, then restart)."""
+        return sorted(self.unavailable)
 
     async def create(self, tenant: str, document: CatalogFile, author: str) -> VersionInfo:
         return self.changes.create(tenant, document, author)

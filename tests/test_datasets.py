@@ -78,7 +78,7 @@ def test_ood_uses_tenant_steps_and_tables(splits: dict[str, list[Reference]]) ->
     for tenant in TENANTS:
         own = load_catalog(tenant).tenant_ids
         refs = [r for r in splits["ood"] if r.tenant == tenant and isinstance(r.expected, Workflow)]
-        uses = [r for r in refs if own & {s.name for s in r.expected.components} | _tables(r.expected)]
+        uses = [r for r in refs if own & ({s.name for s in r.expected.components} | _tables(r.expected))]
         assert len(uses) >= len(refs) // 2, tenant
 
 

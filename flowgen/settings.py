@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from flowgen.catalog.limits import CatalogLimits
 from flowgen.catalog.store import DEFAULT_ROOT
+from flowgen.tokens import Grant
 
 Runtime = Literal["vllm", "transformers", "openai"]
 OpenAIApi = Literal["completions", "chat"]
@@ -84,10 +85,12 @@ class RetrievalSettings(BaseModel):
 class ServingSettings(BaseModel):
     host: str = Field("127.0.0.1", description="Address the HTTP proxy listens on (0.0.0.0 in a container).")
     port: int = 8000
-    tokens: dict[str, str] = Field(
+    tokens: dict[str, Grant] = Field(
         {},
-        description='Bearer token -> tenant it may use ("*": every tenant). Empty: no authentication.',
+        description='Bearer token -> {name, tenant ("*": every tenant), scopes}, or the tenant alone (flowgen.tokens). '
+        "Empty: no authentication (`flowgen serve` then listens only on a loopback address unless --allow-open).",
     )
+    metrics_auth: bool = Field(False, description="/metrics requires a token with the metrics scope.")
     request_timeout_s: float = Field(300, gt=0, description="A workflow that takes longer fails with 504.")
     max_body_bytes: int = Field(
         16 * 1024**2, gt=0, description="Request bodies over this size are refused (413) before they are read whole."
@@ -96,6 +99,12 @@ class ServingSettings(BaseModel):
         16, ge=1, description="Workflows of one tenant in flight per ingress replica; more are refused (429)."
     )
     ray_address: str | None = Field(None, description="Ray cluster to join; unset: start Ray on this machine.")
+
+    @model_validator(mode="after")
+    def _metrics_auth_needs_tokens(self) -> ServingSettings:
+        if self.metrics_auth and not self.tokens:
+            raise ValueError("metrics_auth needs tokens: set FLOWGEN_SERVING__TOKENS with a metrics-scoped token")
+        return self
 
 
 class Settings(BaseSettings):

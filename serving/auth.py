@@ -1,10 +1,12 @@
-"""Optional bearer-token auth: each token belongs to one tenant ("*": all), and the core catalog,
-read-only, is open to every token. One tenant's token never reads or changes another's catalog."""
+"""Optional bearer-token auth: each token has a grant (`flowgen.tokens`): one tenant ("*": all), the scopes
+of what it may do, and a name. The core catalog, read-only, is open to every token. One tenant's token never
+reads or changes another's catalog, and a token without a scope is refused what needs it (403)."""
 
 from __future__ import annotations
 
 from flowgen.catalog.store import CORE
 from flowgen.errors import ClientError
+from flowgen.tokens import Scope, TokenGrant
 
 
 class Unauthorized(ClientError):
@@ -16,11 +18,11 @@ class Forbidden(ClientError):
 
 
 class Access:
-    def __init__(self, tokens: dict[str, str]) -> None:
+    def __init__(self, tokens: dict[str, TokenGrant]) -> None:
         self.tokens = tokens
 
-    def tenant_of(self, authorization: str | None) -> str | None:
-        """The caller's tenant ("*" for all); None when authentication is off."""
+    def grant_of(self, authorization: str | None) -> TokenGrant | None:
+        """The caller's grant; None when authentication is off."""
         if not self.tokens:
             return None
         scheme, _, token = (authorization or "").partition(" ")
@@ -30,14 +32,22 @@ class Access:
 
     def name_of(self, authorization: str | None) -> str:
         """Who makes a catalog change, for its version history: "anonymous" when authentication is off."""
-        allowed = self.tenant_of(authorization)
-        return "anonymous" if allowed is None else "admin" if allowed == "*" else f"token of {allowed}"
+        grant = self.grant_of(authorization)
+        return "anonymous" if grant is None else grant.name
 
-    def check(self, authorization: str | None, tenant: str) -> None:
-        allowed = self.tenant_of(authorization)
-        if allowed not in (None, "*", tenant) and tenant != CORE:
+    def require(self, authorization: str | None, scope: Scope) -> TokenGrant | None:
+        """The caller's grant if it has `scope`; Forbidden (naming the scope) otherwise."""
+        grant = self.grant_of(authorization)
+        if grant is not None and scope not in grant.scopes:
+            raise Forbidden(f"token {grant.name!r} lacks the {scope!r} scope this request needs")
+        return grant
+
+    def check(self, authorization: str | None, tenant: str, scope: Scope = "generate") -> None:
+        """May the caller do `scope` on `tenant`'s catalog (generating with it by default)?"""
+        grant = self.require(authorization, scope)
+        if grant is not None and grant.tenant not in ("*", tenant) and tenant != CORE:
             raise Forbidden(f"this token may not use tenant {tenant!r}")
 
     def visible(self, authorization: str | None, tenants: list[str]) -> list[str]:
-        allowed = self.tenant_of(authorization)
-        return tenants if allowed in (None, "*") else [t for t in tenants if t in (CORE, allowed)]
+        grant = self.grant_of(authorization)
+        return tenants if grant is None or grant.tenant == "*" else [t for t in tenants if t in (CORE, grant.tenant)]

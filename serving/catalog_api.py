@@ -64,7 +64,8 @@ def _tagged(response: Response, version: int) -> None:
 
 async def _write(ingress: Host, response: Response, tenant: str, authorization: str | None, method: str,
                  *args: Any) -> VersionInfo:  # fmt: skip
-    ingress.access.check(authorization, tenant)
+    """Onboarding needs the admin scope; every other write, change_catalog."""
+    ingress.access.check(authorization, tenant, "admin" if method == "create" else "change_catalog")
     info: VersionInfo = await call(getattr(ingress.retriever, method).remote(tenant, *args))
     _tagged(response, info.version)
     return info
@@ -82,7 +83,7 @@ async def create_tenant(body: NewTenant, ingress: Ingress, response: Response,
 async def export_catalog(tenant: TenantName, ingress: Ingress, response: Response,
                          authorization: Authorization = None) -> CatalogFile:  # fmt: skip
     """The tenant's own catalog document (what onboarding and replace take); its version is the ETag."""
-    ingress.access.check(authorization, tenant)
+    ingress.access.check(authorization, tenant, "read_catalog")
     version, document = await call(ingress.retriever.export.remote(tenant))
     _tagged(response, version)
     return document
@@ -137,14 +138,14 @@ async def delete_table(tenant: TenantName, name: str, ingress: Ingress, response
 async def list_versions(tenant: TenantName, ingress: Ingress, authorization: Authorization = None
                         ) -> list[VersionInfo]:  # fmt: skip
     """Every version: who made it, when, and what it changed (empty: the catalog as installed)."""
-    ingress.access.check(authorization, tenant)
+    ingress.access.check(authorization, tenant, "read_catalog")
     return await call(ingress.retriever.versions.remote(tenant))
 
 
 @router.get("/{tenant}/versions/{version}")
 async def read_version(tenant: TenantName, version: int, ingress: Ingress, authorization: Authorization = None
                        ) -> CatalogVersion:  # fmt: skip
-    ingress.access.check(authorization, tenant)
+    ingress.access.check(authorization, tenant, "read_catalog")
     return await call(ingress.retriever.version.remote(tenant, version))
 
 

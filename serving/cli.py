@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import signal
 import time
+from typing import Annotated
 
 import typer
 
 from flowgen.commandline import settings_of
 from flowgen.console import err
-from flowgen.settings import Settings
+from flowgen.errors import FlowGenError
+from flowgen.settings import ServingSettings, Settings
 
 from .app import application
 
@@ -50,9 +53,37 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def serve_command(ctx: typer.Context) -> None:
+def _loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: other machines may reach it
+        return False
+
+
+def exposure(serving: ServingSettings, allow_open: bool) -> str | None:
+    """Fail closed: no tokens on an address other machines reach is refused unless `allow_open`. Returns the
+    warning to show when the API is open anyway (None: tokens are on)."""
+    if serving.tokens:
+        return None
+    if not allow_open and not _loopback(serving.host):
+        raise FlowGenError(
+            f"refusing to serve without tokens on {serving.host}, which other machines can reach: set "
+            "FLOWGEN_SERVING__TOKENS (docs/serving.md, Auth), or pass --allow-open on a network you trust"
+        )
+    return f"no tokens: anyone who reaches {serving.host}:{serving.port} may generate and change every catalog"
+
+
+AllowOpen = Annotated[
+    bool, typer.Option("--allow-open", help="Serve without tokens on a non-loopback address (a network you trust).")
+]
+
+
+def serve_command(ctx: typer.Context, allow_open: AllowOpen = False) -> None:
     """Serve the HTTP API: workflows, their event stream, tenant catalogs, /metrics, /docs."""
     settings = settings_of(ctx)
+    warning = exposure(settings.serving, allow_open)
+    if warning:
+        err.print(f"[yellow]warning:[/yellow] {warning}")
     url = start(settings)
     auth = ' -H "Authorization: Bearer <token>"' if settings.serving.tokens else ""
     body = json.dumps({"requirement": EXAMPLE})

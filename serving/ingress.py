@@ -96,6 +96,7 @@ class Ingress:
         self.engine = RemoteEngine(llm)
         self.access = Access(settings.serving.tokens)
         self.max_body_bytes = settings.serving.max_body_bytes
+        self.metrics_auth = settings.serving.metrics_auth
         self.slots = TenantSlots(settings.serving.max_workflows_per_tenant)
         self.timeout = settings.serving.request_timeout_s
         self.style = settings.engine.prompt_style
@@ -186,7 +187,7 @@ class Ingress:
 
     @api.get("/v1/tenants/{tenant}/catalog", responses=ERRORS)
     async def catalog(self, tenant: TenantName, authorization: Authorization = None) -> TenantCatalog:
-        self.access.check(authorization, tenant)
+        self.access.check(authorization, tenant, "read_catalog")
         return _view(await self.suggester.catalog(tenant))
 
     @api.get("/v1/tenants/{tenant}/suggestions", responses=ERRORS)
@@ -194,7 +195,7 @@ class Ingress:
         self, tenant: TenantName, q: str, k: int = 10, authorization: Authorization = None
     ) -> dict[str, list[str]]:
         """What retrieval suggests for a requirement: steps for the outline, tables for the inputs."""
-        self.access.check(authorization, tenant)
+        self.access.check(authorization, tenant, "read_catalog")
         query = normalize(q)
         steps, tables = await asyncio.gather(
             self.suggester.steps(query, tenant, k), self.suggester.tables(query, tenant, k)
@@ -216,8 +217,11 @@ class Ingress:
         return {"status": "ready", "tenants": len(tenants), "unavailable_tenants": unavailable, "engine": engine}
 
     @api.get("/metrics", response_class=PlainTextResponse)
-    async def metrics(self) -> PlainTextResponse:
-        """Prometheus text: FlowGen's metrics beside Ray Serve's and vLLM's, from this node's metrics agent."""
+    async def metrics(self, authorization: Authorization = None) -> PlainTextResponse:
+        """Prometheus text: FlowGen's metrics beside Ray Serve's and vLLM's, from this node's metrics agent (with
+        FLOWGEN_SERVING__METRICS_AUTH, for a token with the metrics scope only)."""
+        if self.metrics_auth:
+            self.access.require(authorization, "metrics")
         if self._metrics_url is None:
             node_id = ray.get_runtime_context().get_node_id()
             node = next(n for n in ray.nodes() if n["NodeID"] == node_id)

@@ -7,9 +7,12 @@ import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
+from ray import serve
 
 from flowgen.settings import ServingSettings, Settings
 from retrieval.documents import documents
@@ -38,7 +41,7 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> object:
 
 
 def client_for(monkeypatch: pytest.MonkeyPatch, server: object, **serving: object) -> Iterator[TestClient]:
-    settings = Settings(serving=ServingSettings(tokens=TOKENS, **serving))  # type: ignore[arg-type]
+    settings = Settings(serving=ServingSettings(**{"tokens": TOKENS, **serving}))  # type: ignore[arg-type]
     with local_api(monkeypatch, server, object(), settings) as client:
         yield client
 
@@ -175,3 +178,63 @@ def test_one_cli_command_onboards_a_tenant_through_the_service(client: TestClien
     assert "admin  create" in listed.output
     refused = runner.invoke(tenants_cli.app, ["create", "../x", str(file), "--url", "http://svc", "--token", "admin"])
     assert refused.exit_code == 1
+
+
+SCOPED = {
+    "reader": {"name": "dashboard", "tenant": "retail", "scopes": ["read_catalog"]},
+    "editor": {"name": "alice", "tenant": "retail", "scopes": ["read_catalog", "change_catalog"]},
+    "prom": {"name": "prometheus", "tenant": "*", "scopes": ["metrics"]},
+    "legacy": "retail",
+    "admin": "*",
+}
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_a_token_is_refused_what_its_scopes_lack_and_its_name_is_the_author(
+    monkeypatch: pytest.MonkeyPatch, server: object
+) -> None:
+    table = {"name": "u_shelf", "label": "Shelf"}
+    for client in client_for(monkeypatch, server, tokens=SCOPED, metrics_auth=True):
+        assert client.get("/v1/tenants/retail/catalog", headers=bearer("reader")).status_code == 200
+        generate = client.post("/v1/workflows", json={"requirement": "close incidents", "tenant": "retail"},
+                               headers=bearer("reader"))  # fmt: skip
+        assert generate.status_code == 403 and "'generate' scope" in generate.json()["message"]
+        change = client.put("/v1/tenants/retail/tables/u_shelf", json=table, headers=bearer("reader"))
+        assert change.status_code == 403 and "'change_catalog' scope" in change.json()["message"]
+        changed = client.put("/v1/tenants/retail/tables/u_shelf", json=table, headers=bearer("editor"))
+        assert changed.status_code == 200 and changed.json()["author"] == "alice"
+        legacy = client.delete("/v1/tenants/retail/tables/u_shelf", headers=bearer("legacy"))
+        assert legacy.status_code == 200 and legacy.json()["author"] == "token of retail"
+        for token in ("editor", "legacy", "prom"):
+            onboard = client.post(
+                "/v1/tenants", json={"tenant": "bookshop", "catalog": BOOKSHOP}, headers=bearer(token)
+            )
+            assert onboard.status_code == 403, (token, onboard.text)
+        assert client.get("/v1/tenants/retail/catalog", headers=bearer("prom")).status_code == 403
+        assert client.get("/metrics").status_code == 401
+        assert client.get("/metrics", headers=bearer("reader")).status_code == 403
+        serve.get_replica_context().servable_object._metrics_url = "http://agent/metrics"
+        monkeypatch.setattr(httpx, "AsyncClient", MetricsAgent)
+        scraped = client.get("/metrics", headers=bearer("prom"))
+        assert scraped.status_code == 200 and scraped.text == MetricsAgent.text
+
+
+class MetricsAgent:
+    """Ray's metrics agent, as the ingress's httpx client reaches it."""
+
+    text = "ray_flowgen_requests_in_flight 0\n"
+
+    def __init__(self, timeout: float) -> None:
+        pass
+
+    async def __aenter__(self) -> MetricsAgent:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    async def get(self, url: str) -> SimpleNamespace:
+        return SimpleNamespace(text=self.text)

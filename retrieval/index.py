@@ -11,12 +11,14 @@ previous index as it was.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import BaseModel
 from qdrant_client import QdrantClient
 from qdrant_client import models as qm
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from flowgen.errors import IndexUnavailable
 
@@ -47,6 +49,18 @@ def open_client(url: str | None, path: Path) -> QdrantClient:
         return QdrantClient(path=str(path))
     except RuntimeError as err:  # "already accessed by another instance"
         raise IndexUnavailable("the index folder is in use by another process", f"{path}: {err}") from err
+
+
+@contextmanager
+def answering(what: str) -> Iterator[None]:
+    """A Qdrant server that cannot be reached or fails (5xx) is IndexUnavailable (503, retry), where it happens;
+    a 4xx from it is our bug and stays a 500."""
+    try:
+        yield
+    except (ResponseHandlingException, UnexpectedResponse) as err:
+        if isinstance(err, UnexpectedResponse) and err.status_code is not None and err.status_code < 500:
+            raise
+        raise IndexUnavailable(f"the index server (Qdrant) failed to answer while {what}", repr(err)) from err
 
 
 def model_id(embedder: Embedder) -> str:
@@ -97,6 +111,10 @@ class Index:
 
     def sync(self, owner: str, docs: list[Document], on_batch: Callable[[int], None] | None = None) -> SyncResult:
         """Make the index hold exactly `docs` for `owner`; only changed documents are re-embedded."""
+        with answering(f"indexing {owner!r}"):
+            return self._sync(owner, docs, on_batch)
+
+    def _sync(self, owner: str, docs: list[Document], on_batch: Callable[[int], None] | None) -> SyncResult:
         result = SyncResult(owner=owner)
         plans = []
         for group in GROUPS:
@@ -136,6 +154,12 @@ class Index:
         self, group: str, vectors: Iterable[list[float]], owners: list[str], limit: int, **match: str
     ) -> list[tuple[Document, float]]:
         """Best documents of the owners' collections over several query vectors (each scored by its best)."""
+        with answering("searching"):
+            return self._search(group, vectors, owners, limit, **match)
+
+    def _search(
+        self, group: str, vectors: Iterable[list[float]], owners: list[str], limit: int, **match: str
+    ) -> list[tuple[Document, float]]:
         must = [qm.FieldCondition(key=k, match=qm.MatchValue(value=v)) for k, v in match.items()]
         query_filter = qm.Filter(must=must) if must else None
         collections = [self.collection(owner, group) for owner in owners]

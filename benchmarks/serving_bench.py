@@ -23,9 +23,10 @@ import httpx
 from flowdata.splits import load_split
 from flowgen.settings import Settings
 from flowgen.workflow import Workflow
-from generation.cli import start as start_in_process
-from generation.engines import GenerationFailed
+from generation.engines import Engine, GenerationFailed
 from generation.pipeline import InProcess, Pipeline
+from generation.session import with_engine
+from retrieval.suggest import Retriever
 from serving.cli import start, stop
 
 Run = Callable[[str], Awaitable[bool]]  # True: a workflow (or refusal); False: a generation that failed
@@ -91,20 +92,19 @@ def main() -> None:
     finally:
         stop()
 
-    engine, retriever = start_in_process(settings)
-    pipeline = Pipeline(engine, InProcess(retriever))
+    async def in_process_sweep(engine: Engine, retriever: Retriever) -> dict[int, dict]:
+        pipeline = Pipeline(engine, InProcess(retriever))
 
-    async def in_process(requirement: str) -> bool:
-        try:
-            await pipeline.run(requirement)
-        except GenerationFailed:
-            return False
-        return True
+        async def in_process(requirement: str) -> bool:
+            try:
+                await pipeline.run(requirement)
+            except GenerationFailed:
+                return False
+            return True
 
-    try:
-        local = asyncio.run(sweep("in-process", in_process, requirements, levels, args.per_level))
-    finally:
-        engine.shutdown()
+        return await sweep("in-process", in_process, requirements, levels, args.per_level)
+
+    local = with_engine(settings, in_process_sweep)
 
     low, high = levels[0], levels[-1]
     print(f"\nHTTP / in-process p50 latency at c={low}: {http[low]['p50'] / local[low]['p50']:.2f} (goal <= 1.15)")

@@ -77,10 +77,13 @@ def shipped_path(embedding_model_id: str) -> Path:
     return ARTIFACTS / gate_name(embedding_model_id)
 
 
-def load_gate(data_dir: Path, embedding_model_id: str, embedding_model: str = "") -> ScopeModel:
-    """The gate for this embedder: trained here, else shipped; never trained on the fly."""
+def load_gate(data_dir: Path | None, embedding_model_id: str, embedding_model: str = "") -> ScopeModel:
+    """The gate for this embedder: trained here (under `data_dir`, when given), else shipped; never trained
+    on the fly."""
     hint = "run `flowgen train gate` (it trains one for the configured embedder in about a minute)"
-    for path in (scope_path(data_dir, embedding_model_id), shipped_path(embedding_model_id)):
+    places = [scope_path(data_dir, embedding_model_id)] if data_dir is not None else []
+    places.append(shipped_path(embedding_model_id))
+    for path in places:
         if not path.is_file():
             continue
         try:
@@ -93,7 +96,7 @@ def load_gate(data_dir: Path, embedding_model_id: str, embedding_model: str = ""
     raise GateMissing(
         f"no out-of-scope gate for the embedding model in use: {hint}",
         f"embedder {embedding_model or '?'} (digest {embedding_model_id}); looked in "
-        f"{scope_path(data_dir, embedding_model_id)} and {shipped_path(embedding_model_id)}",
+        + " and ".join(str(p) for p in places),
     )
 
 

@@ -39,7 +39,7 @@ class Retriever:
     def __init__(self, index: Index, catalog_root: Path = DEFAULT_ROOT, data_dir: Path | None = None) -> None:
         self.index = index
         self.catalog_root = catalog_root
-        self.data_dir = data_dir or Settings().data_dir  # where a gate trained on this machine is kept
+        self.data_dir = data_dir  # where a gate trained on this machine is kept; None: the shipped gates only
         self._scope: ScopeModel | None = None
         self._catalogs: dict[str, Catalog] = {}  # the catalogs as last indexed (or first read)
         self._cache: OrderedDict[str, list[float]] = OrderedDict()

@@ -102,7 +102,6 @@ def loops() -> list[str]:
 class Tree:
     """The nesting of a flat list of steps, by position (0-based)."""
 
-    names: tuple[str, ...]
     parents: tuple[int | None, ...]
     """Position of the enclosing block; None at top level, or where `parent` names no earlier block (S002)."""
     index: dict[int, int]
@@ -117,7 +116,7 @@ class Tree:
         for i, step in enumerate(steps):
             j = index.get(step.parent) if step.parent is not None else None
             parents.append(j if j is not None and j < i and is_block(steps[j].name) else None)
-        return cls(tuple(s.name for s in steps), tuple(parents), index)
+        return cls(tuple(parents), index)
 
     def ancestors(self, i: int) -> list[int]:
         """Enclosing blocks, innermost first."""
@@ -151,11 +150,11 @@ class Scope:
         trigger = self.workflow.trigger
         spec = self.catalog.triggers.get(trigger.type) if trigger else None
         if trigger is not None and spec is not None:
-            candidates += [self._pill(trigger.type, None, spec, out) for out in spec.outputs]
+            candidates += [self._pill(trigger.type, None, out) for out in spec.outputs]
         for j, step in enumerate(self.steps):
             step_spec = self.catalog.step(step.name)
             if step_spec is not None and self.tree.index.get(step.step) == j:
-                candidates += [self._pill(f"step_{step.step}", j, step_spec, out) for out in step_spec.outputs]
+                candidates += [self._pill(f"step_{step.step}", j, out) for out in step_spec.outputs]
         names = dict.fromkeys(name for j in range(at or 0) for name in self._variables(j))
         variables = [Pill("{{flow_variables." + n + "}}", "flow_variables", n, (), "string") for n in names]
         return [p for p in candidates if self.hidden(p, at, input_name) is None] + variables
@@ -257,7 +256,7 @@ class Scope:
         column, _ = self.catalog.resolve_path(table, list(pill.path))
         return output, column.reference if column else None
 
-    def _pill(self, source: str, j: int | None, spec: StepSpec, output: OutputSpec) -> Pill:
+    def _pill(self, source: str, j: int | None, output: OutputSpec) -> Pill:
         table = self.output_table(j, output) if output.type in ("record", "records") else None
         return Pill("{{" + f"{source}.{output.name}" + "}}", source, output.name, (), output.type, table)
 

@@ -1,4 +1,5 @@
-"""One error hierarchy: client errors (bad input, 4xx) apart from server errors (5xx).
+"""Every error class of FlowGen's core, catalogs and service, in one hierarchy: client errors (bad input, 4xx)
+apart from server errors (5xx, with `retryable`); the HTTP mapping is `serving/faults.py` alone.
 
 A client error's message tells the caller what to change and is shown as it is. A server error's
 message says what failed, in words safe to show anyone; what an operator needs (paths, file
@@ -42,6 +43,42 @@ class CatalogError(ClientError):
     status_code = 422
 
 
+class CatalogLimitExceeded(CatalogError):
+    """A catalog over one of the configured limits; the message names the limit and the setting."""
+
+
+class Unauthorized(ClientError):
+    """No bearer token, or an unknown one."""
+
+    status_code = 401
+
+
+class Forbidden(ClientError):
+    """Another tenant's catalog, or a scope the token lacks."""
+
+    status_code = 403
+
+
+class UnknownVersion(ClientError):
+    status_code = 404
+
+
+class UnknownEntry(ClientError):
+    """A table or action the tenant's own catalog lacks (core's cannot be deleted)."""
+
+    status_code = 404
+
+
+class TenantExists(ClientError):
+    status_code = 409
+
+
+class StaleVersion(ClientError):
+    """The caller's If-Match names a version that is no longer the current one."""
+
+    status_code = 412
+
+
 class TooManyRequests(ClientError):
     """The request is fine but its tenant has as many workflows in flight as allowed: send it again after
     `retry_after_s` (the answer's Retry-After), when one of them has finished."""
@@ -68,6 +105,13 @@ class CatalogUnavailable(ServerError):
     """A stored catalog that cannot be read or does not check: an operator must repair it."""
 
     status_code = 503
+
+
+class NotReady(ServerError):
+    """/readyz: the retriever or the engine did not answer in time (a replica starting, or overloaded)."""
+
+    status_code = 503
+    retryable = True
 
 
 class IndexUnavailable(ServerError):

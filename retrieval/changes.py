@@ -18,8 +18,6 @@ from flowgen.catalog.names import check_tenant_name
 from flowgen.catalog.store import CORE, checked, list_tenants, own_document, tenant_folder
 from flowgen.catalog.versions import (
     CatalogVersion,
-    StaleVersion,
-    TenantExists,
     VersionInfo,
     commit,
     create,
@@ -28,15 +26,11 @@ from flowgen.catalog.versions import (
     version_numbers,
     writer_lock,
 )
-from flowgen.errors import CatalogError, ClientError
+from flowgen.errors import CatalogError, StaleVersion, TenantExists, UnknownEntry
 
 from .suggest import Retriever
 
 EntryKind = Literal["table", "action"]
-
-
-class UnknownEntry(ClientError):
-    status_code = 404
 
 
 def _key(entry: Table | Action) -> str:

@@ -5,16 +5,8 @@ reads or changes another's catalog, and a token without a scope is refused what 
 from __future__ import annotations
 
 from flowgen.catalog.store import CORE
-from flowgen.errors import ClientError
+from flowgen.errors import Forbidden, Unauthorized
 from flowgen.tokens import Scope, TokenGrant
-
-
-class Unauthorized(ClientError):
-    status_code = 401
-
-
-class Forbidden(ClientError):
-    status_code = 403
 
 
 class Access:

@@ -20,7 +20,7 @@ from ray.serve.handle import DeploymentHandle
 
 from flowgen.catalog import Catalog
 from flowgen.catalog.names import TenantName
-from flowgen.errors import FlowGenError
+from flowgen.errors import FlowGenError, NotReady
 from flowgen.settings import Settings
 from generation.editing.stage import EditResult, EditStage
 from generation.pipeline import Event, Pipeline, Result, normalize
@@ -45,6 +45,7 @@ STATIC = Path(__file__).parent / "static"
 api.mount("/static", StaticFiles(directory=STATIC), name="static")
 Authorization = Annotated[str | None, Header(description="Bearer <token>, when the service has tokens.")]
 T = TypeVar("T")
+READY_TIMEOUT_S = 10
 ERROR_CODES = (400, 401, 403, 404, 422, 429, 502, 503, 504)
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in ERROR_CODES}
 
@@ -210,10 +211,15 @@ class Ingress:
     async def readyz(self) -> dict[str, Any]:
         """Ready when the retriever and the engine both answer; tenants whose stored catalog cannot be read are
         listed (their requests are 503, every other tenant is served)."""
-        async with asyncio.timeout(10):
-            tenants, unavailable, engine = await asyncio.gather(
-                self.retriever.tenants.remote(), self.retriever.unavailable_tenants.remote(), self.llm.stats.remote()
-            )
+        try:
+            async with asyncio.timeout(READY_TIMEOUT_S):
+                tenants, unavailable, engine = await asyncio.gather(
+                    self.retriever.tenants.remote(),
+                    self.retriever.unavailable_tenants.remote(),
+                    self.llm.stats.remote(),
+                )
+        except TimeoutError as error:  # not a workflow's 504: the service is not ready
+            raise NotReady(f"the retriever or the engine did not answer within {READY_TIMEOUT_S} s") from error
         return {"status": "ready", "tenants": len(tenants), "unavailable_tenants": unavailable, "engine": engine}
 
     @api.get("/metrics", response_class=PlainTextResponse)

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from flowgen.catalog import Action, Column, Table, list_tenants, load_catalog
-from flowgen.catalog.limits import CatalogLimitExceeded, CatalogLimits
+from flowgen.catalog.limits import CatalogLimits
 from flowgen.catalog.model import CatalogFile
 from flowgen.catalog.store import own_document
-from flowgen.catalog.versions import StaleVersion, TenantExists, version_numbers
-from flowgen.errors import CatalogError
+from flowgen.catalog.versions import version_numbers
+from flowgen.errors import CatalogError, CatalogLimitExceeded, StaleVersion, TenantExists
 from retrieval.changes import CatalogChanges
 from retrieval.suggest import Retriever
 from tests.catalog_fixtures import hashed_retriever, small_root

@@ -6,11 +6,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from flowgen.catalog.model import CatalogFile
-from flowgen.errors import CatalogError
-
-
-class CatalogLimitExceeded(CatalogError):
-    """A catalog over one of the configured limits; the message names the limit and the setting."""
+from flowgen.errors import CatalogLimitExceeded
 
 
 class CatalogLimits(BaseModel):

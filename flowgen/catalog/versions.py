@@ -24,7 +24,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from flowgen.catalog.model import CatalogFile
-from flowgen.errors import ClientError
+from flowgen.errors import StaleVersion, TenantExists, UnknownVersion
 
 VERSIONS = "versions"
 _LOCKS: dict[Path, threading.Lock] = {}
@@ -40,20 +40,6 @@ class VersionInfo(BaseModel):
 
 class CatalogVersion(VersionInfo):
     catalog: CatalogFile
-
-
-class StaleVersion(ClientError):
-    """The caller's If-Match names a version that is no longer the current one."""
-
-    status_code = 412
-
-
-class TenantExists(ClientError):
-    status_code = 409
-
-
-class UnknownVersion(ClientError):
-    status_code = 404
 
 
 def _name(version: int) -> str:

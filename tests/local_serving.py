@@ -56,5 +56,18 @@ def local_api(monkeypatch: pytest.MonkeyPatch, retriever: object, llm: object, s
     context = SimpleNamespace(servable_object=ingress,  # what @serve.batch reads too
                               _deployment_config=SimpleNamespace(max_ongoing_requests=512))  # fmt: skip
     monkeypatch.setattr(serve, "get_replica_context", lambda: context)
-    with TestClient(api, raise_server_exceptions=False) as client:
-        yield client
+    try:
+        with TestClient(api, raise_server_exceptions=False) as client:
+            yield client
+    finally:
+        _forget_batch_queue(retriever)
+
+
+def _forget_batch_queue(target: object) -> None:
+    """A Ray batch queue's `__del__` asks for the current event loop and, on a thread without one, makes a new
+    loop that nobody closes (a ResourceWarning, an error under pytest, whenever it is collected); this queue's
+    loop (the test client's) is closed already, so its handler task is dropped first."""
+    getter = getattr(getattr(target, "_embed", None), "_get_max_batch_size", None)
+    queue = getattr(getattr(getter, "__self__", None), "_queue", None)
+    if queue is not None:
+        queue._handle_batch_task = None

@@ -8,12 +8,11 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from flowgen.errors import ServerError
+from flowgen.errors import FlowGenError
 
 
-class GenerationFailed(ServerError):
-    """The model gave no usable answer (cut off, not JSON, not the shape asked for, or the engine failed): a 502
-    with an error id, in the server family, so the service never answers it as an unexplained 500."""
+class GenerationFailed(FlowGenError):
+    """The model gave no usable answer (cut off, not JSON, not the shape asked for, or the engine failed)."""
 
     status_code = 502
 

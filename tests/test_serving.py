@@ -20,6 +20,8 @@ from ray import serve
 from flowgen.catalog import Catalog
 from flowgen.validation import ValidationReport, validate
 from flowgen.workflow import Workflow
+from interop.servicenow.build import build
+from interop.servicenow.project import export_project
 from serving.cli import APP_NAME
 from tests.conftest import PAPER, max_calls
 
@@ -59,6 +61,8 @@ def test_paper_example_over_http(url: str, core: Catalog) -> None:
     assert validate(workflow, core).violations == []  # the served answer checks here too
     assert 2 <= body["calls"] <= max_calls(workflow)
     assert {"retrieve", "outline", "inputs", "time_to_outline", "total"} <= set(body["timings"])
+    # the served answer, exported, builds clean with ServiceNow's own SDK (issue 15)
+    assert build(export_project({"generated": workflow}, core)) == []
 
 
 def test_a_request_for_no_workflow_is_refused_without_a_model_call(url: str) -> None:
@@ -198,4 +202,6 @@ def test_killed_engine_replica_fails_requests_in_flight_with_503(url: str) -> No
     assert answers and answers[0].status_code == 503, answers and answers[0].text
     assert "unavailable" in answers[0].json()["message"]
     statuses = until_served(url, {"requirement": PAPER}, 400)
-    assert statuses[-1] == 200 and set(statuses) <= {200, 503}, statuses
+    # a request that reaches the new replica while it still loads the model may pass the request timeout:
+    # 504, retryable, is then the documented answer (seen once on a loaded machine); never a 500
+    assert statuses[-1] == 200 and set(statuses) <= {200, 503, 504}, statuses

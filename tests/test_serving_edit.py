@@ -26,7 +26,8 @@ def test_bad_bodies_and_other_tenants_are_4xx(url: str) -> None:
     body = {"workflow": reference("test-002").to_json(), "instruction": "also log it", "tenant": "core"}
     assert httpx.post(f"{url}/v1/workflows:edit", json=body, timeout=60).status_code == 401
     retail = {"Authorization": "Bearer retail-token"}
-    assert httpx.post(f"{url}/v1/workflows:edit", headers=retail, json=body, timeout=60).status_code == 403
+    other = {**body, "tenant": "banking"}  # core is every tenant's; another tenant's catalog is not
+    assert httpx.post(f"{url}/v1/workflows:edit", headers=retail, json=other, timeout=60).status_code == 403
     blank = {**body, "instruction": "  "}
     assert httpx.post(f"{url}/v1/workflows:edit", headers=ADMIN, json=blank, timeout=60).status_code == 400
     unknown = {**body, "colour": "red"}

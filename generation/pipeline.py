@@ -21,7 +21,7 @@ from retrieval.scope import REFUSE_BELOW, refusal
 from retrieval.suggest import Retriever
 
 from .answers import conforming
-from .engines import Completer, GenerationFailed
+from .engines import Completer, Completion, GenerationFailed
 from .inputs import Unfillable, step_schema
 from .outline import OutlinePlan, outline_schema, to_plan
 from .prompts import Style, inputs_prompt, outline_prompt
@@ -128,7 +128,7 @@ class Pipeline:
         outline = await self.engine.complete(prompt, schema, self.outline_tokens)
         tokens, calls = outline.tokens, 1
         try:
-            data = conforming(outline, schema) if self.check_answers else outline.json()
+            data = self._answer(outline, schema)
         except GenerationFailed as error:
             raise GenerationFailed(f"outline: {error}") from error
         timings["time_to_outline"] = time.perf_counter() - clock
@@ -148,6 +148,10 @@ class Pipeline:
         report = validate(workflow, catalog)
         timings["total"] = time.perf_counter() - clock
         return Result(answer=workflow, report=report, timings=timings, tokens=tokens, calls=calls, failures=failures)
+
+    def _answer(self, completion: Completion, schema: dict[str, Any]) -> Any:
+        """The answer's JSON, checked against the schema it was asked under unless checking is off."""
+        return conforming(completion, schema) if self.check_answers else completion.json()
 
     async def _in_scope(self, requirement: str) -> float:
         """p(workflow request); the gate is not consulted when it is off."""
@@ -191,8 +195,7 @@ class Pipeline:
             try:
                 completion = await self.engine.complete(prompt, schema, self.input_tokens)
                 tokens += completion.tokens
-                answer = conforming(completion, schema) if self.check_answers else completion.json()
-                values = {**fixed, **{k: str(v) for k, v in answer.items()}}
+                values = {**fixed, **{k: str(v) for k, v in self._answer(completion, schema).items()}}
                 filled[number] = values
                 await emit("step", {"step": number, "inputs": values})
             except GenerationFailed as error:

@@ -3,7 +3,7 @@
 A profile is what `serving.app:build` is deployed with: the settings it reads (`flowgen.settings.Settings`
 fields, written into the config as FLOWGEN_* variables) and each deployment's replicas, queue limits,
 autoscaling and resources. `python -m serving.deploy` writes every file below; `--check` fails when one
-differs from what its profile produces (tests/test_deploy.py runs it).
+differs from what its profile produces (tests/deploy/test_deploy.py runs it).
 
 Cluster wiring is left to the place that knows it: the Helm chart sets the Qdrant URL of its release and
 the bearer tokens from a Secret (tokens never appear in a config file).

@@ -4,7 +4,7 @@
 (deploy/grafana/flowgen.json) and each rule's expression (deploy/prometheus/rules.yml), alerts turned
 into `bool` comparisons so that they return a value whether or not they fire. `LocalPrometheus` runs
 Debian's `prometheus` binary scraping one target, with those rules loaded, in a folder of its own;
-tests/test_serving.py proves the queries return data from the real application, and the load test
+tests/serving/test_serving.py proves the queries return data from the real application, and the load test
 draws the dashboard from it.
 """
 

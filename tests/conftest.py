@@ -3,8 +3,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +20,6 @@ PAPER = (
     "Every time a user becomes inactive, find all incidents where the user is the assignee. "
     "Assign them to their manager."
 )
-TOKENS = {"admin-token": "*", "retail-token": "retail"}
 
 
 @pytest.fixture(scope="session")
@@ -68,39 +65,3 @@ def assert_max_tokens_is_a_failure(engine: Completer, run: asyncio.Runner) -> No
     assert completion.finish_reason == "length"
     with pytest.raises(GenerationFailed, match="max_tokens"):
         completion.json()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The Ray Serve application, started once for every test that needs it (tests/test_serving.py, the page's
-    tests/test_serving_page.py): its own catalogs and index (the tests change a catalog), bearer tokens on.
-
-    Models (the LM, the out-of-scope gate) come from the usual data folder, shared with the other tests.
-    """
-    import httpx
-
-    from flowgen.catalog.store import DEFAULT_ROOT
-    from flowgen.settings import RetrievalSettings, ServingSettings, Settings
-    from generation.model import base_model
-    from serving.cli import start, stop
-
-    base_model(Settings())
-    folder = tmp_path_factory.mktemp("serving")
-    shutil.copytree(DEFAULT_ROOT, folder / "catalogs")
-    settings = Settings(
-        catalog_dir=folder / "catalogs",
-        retrieval=RetrievalSettings(qdrant_path=folder / "qdrant"),
-        serving=ServingSettings(port=free_port(), tokens=TOKENS, request_timeout_s=240),
-    )
-    base = start(settings)
-    try:
-        assert httpx.get(f"{base}/readyz", timeout=30).status_code == 200
-        yield base
-    finally:
-        stop()

@@ -25,7 +25,7 @@ from retrieval.suggest import Retriever
 from training.retriever import TrainConfig, _positives, fine_tune, make_pairs
 from training.scope_gate import HELD_OUT, examples_digest, scope_examples, train, training_examples, training_set
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 
 
 @pytest.fixture(scope="module")

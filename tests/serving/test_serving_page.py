@@ -1,5 +1,5 @@
 """The authoring page (serving/static, at `/`) in headless Chromium against the running application (conftest's
-`url`, shared with tests/test_serving.py), and the pinned names it sends reaching the pipeline's suggestions.
+`url`, shared with tests/serving/test_serving.py), and the pinned names it sends reaching the pipeline's suggestions.
 
 Screenshots of each state go to out/page/ (the test run's folder, not committed).
 """
@@ -26,7 +26,7 @@ from generation.pipeline import Pipeline
 from serving.schemas import Pinned
 from tests.conftest import PAPER
 
-SHOTS = Path(__file__).parent.parent / "out" / "page"
+SHOTS = Path(__file__).parents[2] / "out" / "page"
 CHROMIUM = "/usr/bin/chromium"
 # As root, on a machine without a network: no sandbox, no GPU, no calls home.
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",

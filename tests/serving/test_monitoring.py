@@ -18,7 +18,8 @@ import pytest
 import yaml
 
 from serving.monitoring import DASHBOARD, ROOT, RULES, LocalPrometheus, queries
-from tests.conftest import PAPER, TOKENS
+from tests.conftest import PAPER
+from tests.serving.conftest import TOKENS
 
 PROMETHEUS = ROOT / "deploy" / "prometheus"
 SHORT = "p1 incidents -> slack #oncall-mgrs asap"

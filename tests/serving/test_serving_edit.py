@@ -1,4 +1,4 @@
-"""POST /v1/workflows:edit on the running application (the session's app, shared with tests/test_serving.py)."""
+"""POST /v1/workflows:edit on the running application (the session's app, shared with tests/serving/test_serving.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from flowgen.catalog import load_catalog
 from flowgen.validation import validate
 from flowgen.workflow import parse_workflow
-from tests.test_editing import reference
+from tests.generation.test_editing import reference
 
 pytestmark = pytest.mark.slow
 ADMIN = {"Authorization": "Bearer admin-token"}

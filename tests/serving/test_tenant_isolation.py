@@ -18,7 +18,7 @@ from flowgen.settings import ServingSettings, Settings
 from serving.retriever import RetrieverServer
 from tests.catalog_fixtures import hashed_retriever, small_root
 from tests.local_serving import local_api
-from tests.test_tenant_names import SECRET, StoreRetriever
+from tests.serving.test_tenant_names import SECRET, StoreRetriever
 
 REQUEST = {"requirement": "close all incidents", "tenant": "retail"}
 

@@ -16,7 +16,7 @@ from flowgen.metrics.flowsim import FREE, HEAVY, Tree, flowsim, tree_edit_distan
 from flowgen.metrics.starflow import query_tree, size, starflow, starflow_tree
 from flowgen.workflow import parse_workflow
 from tests.conftest import FIXTURES
-from tests.test_flowsim import random_spec, to_zss, tree, zss_distance
+from tests.core.test_flowsim import random_spec, to_zss, tree, zss_distance
 
 
 def labels_of(node: object) -> tuple:

@@ -16,7 +16,7 @@ from generation.editing.stage import EditResult, EditStage, InvalidWorkflow
 from generation.engines import Completion
 from generation.pipeline import Pipeline
 from retrieval.suggest import Retriever
-from tests.test_editing import reference
+from tests.generation.test_editing import reference
 
 Answer = Callable[[str, dict[str, Any]], dict[str, Any]]
 

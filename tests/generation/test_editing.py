@@ -15,7 +15,7 @@ from flowgen.workflow import Workflow, parse_workflow
 from generation.editing.apply import Applied, EditRefused, apply
 from generation.editing.script import EditScript
 
-HANDWRITTEN = Path(__file__).parents[1] / "flowdata" / "handwritten" / "test.jsonl"
+HANDWRITTEN = Path(__file__).parents[2] / "flowdata" / "handwritten" / "test.jsonl"
 REFS = {(item := json.loads(line))["id"]: item for line in HANDWRITTEN.read_text().splitlines() if line.strip()}
 
 

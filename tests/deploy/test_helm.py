@@ -23,7 +23,7 @@ from ray.serve.schema import ServeDeploySchema
 
 from serving.deploy import profile
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "helm" / "flowgen"
 HELM = ROOT / ".tools" / "bin" / "helm"
 KUBERNETES = ["1.29.0", kubernetes_validate.latest_version()]  # the oldest and newest the chart aims at

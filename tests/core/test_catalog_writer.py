@@ -17,13 +17,13 @@ from flowgen.catalog.store import forget_catalogs, own_document
 from flowgen.catalog.versions import commit, read_version, record, version_numbers, writer_lock
 from tests.catalog_fixtures import small_root
 
-REPO = Path(__file__).parent.parent
+REPO = Path(__file__).parents[2]
 # Version n of the tenant holds n actions of about 1 kB each: the bigger the write, the likelier a kill lands in it.
 WRITER = textwrap.dedent("""
     import sys
     from pathlib import Path
     from flowgen.catalog.versions import commit, current_version, record, writer_lock
-    from tests.test_catalog_writer import document
+    from tests.core.test_catalog_writer import document
     folder = Path(sys.argv[1]) / "tenants" / "retail"
     while True:
         with writer_lock(folder.parent.parent):
@@ -37,7 +37,7 @@ CHANGER = textwrap.dedent("""
     from flowgen.catalog.limits import CatalogLimits
     from retrieval.changes import CatalogChanges
     from tests.catalog_fixtures import hashed_retriever
-    from tests.test_catalog_writer import action
+    from tests.core.test_catalog_writer import action
     changes = CatalogChanges(hashed_retriever(Path(sys.argv[1])), CatalogLimits())
     print("ready", flush=True)
     sys.stdin.readline()  # every process starts changing at once

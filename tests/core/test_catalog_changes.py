@@ -147,7 +147,7 @@ def test_a_writer_killed_mid_write_leaves_the_old_version_or_the_new(tmp_path: P
         os.{crash_in} = crash
         commit(__import__("pathlib").Path(folder), record(2, "a", "second", CatalogFile()))
     """)
-    done = subprocess.run([sys.executable, "-c", script, str(root)], cwd=Path(__file__).parent.parent)
+    done = subprocess.run([sys.executable, "-c", script, str(root)], cwd=Path(__file__).parents[2])
     assert done.returncode == 9
     expected = 1 if crash_in == "fsync" else 2  # before the link: the old version; after it: the new one, whole
     version, document = own_document("retail", root)

@@ -15,7 +15,7 @@ from flowgen.workflow import parse_workflow
 from generation.editing.apply import apply
 from generation.editing.script import EditScript
 
-HANDWRITTEN = Path(__file__).parents[1] / "flowdata" / "handwritten"
+HANDWRITTEN = Path(__file__).parents[2] / "flowdata" / "handwritten"
 CASES = load_edit_cases(HANDWRITTEN / "edits.jsonl")
 KINDS = {"add_notification", "add_condition", "for_each_instead_of_first", "remove_step", "change_value", "wrap_try",
          "no_change", "impossible"}  # fmt: skip

@@ -130,7 +130,7 @@ class Pipeline:
         try:
             data = self._answer(outline, schema)
         except GenerationFailed as error:
-            raise GenerationFailed(f"outline: {error}") from error
+            raise type(error)(f"outline: {error}", error.detail) from error
         timings["time_to_outline"] = time.perf_counter() - clock
         timings["outline"] = timings["time_to_outline"] - timings["retrieve"]
         if "refuse" in data:

@@ -2,7 +2,7 @@
 
 Importing this package loads no runtime: vllm, openai and transformers load with the engine that needs them."""
 
-from .base import Completer, Completion, Engine, GenerationFailed
+from .base import Completer, Completion, Engine, EngineUnreachable, GenerationFailed
 from .factory import build_engine
 
-__all__ = ["Completer", "Completion", "Engine", "GenerationFailed", "build_engine"]
+__all__ = ["Completer", "Completion", "Engine", "EngineUnreachable", "GenerationFailed", "build_engine"]

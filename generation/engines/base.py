@@ -8,13 +8,22 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from flowgen.errors import FlowGenError
+from flowgen.errors import ServerError
 
 
-class GenerationFailed(FlowGenError):
-    """The model gave no usable answer (cut off, not JSON, not the shape asked for, or the engine failed)."""
+class GenerationFailed(ServerError):
+    """The model gave no usable answer (cut off, not JSON, not the shape asked for, or the engine refused): a 502
+    with an error id at the service's edge. The message is about the answer; the engine's address and a library's
+    own message go in `detail`, which only the log and the operator's terminal get."""
 
     status_code = 502
+
+
+class EngineUnreachable(GenerationFailed):
+    """The model server did not answer (down, restarting, overloaded): the same request may succeed later."""
+
+    status_code = 503
+    retryable = True
 
 
 class Completion(BaseModel):

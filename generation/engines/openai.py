@@ -8,11 +8,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from openai import APIError, AsyncOpenAI, OpenAI
+from openai import APIConnectionError, APIError, AsyncOpenAI, InternalServerError, OpenAI, RateLimitError
 
 from flowgen.settings import OpenAIApi
 
-from .base import Completion, Engine, GenerationFailed
+from .base import Completion, Engine, EngineUnreachable, GenerationFailed
 
 
 class OpenAIEngine(Engine):
@@ -28,7 +28,8 @@ class OpenAIEngine(Engine):
                 with OpenAI(base_url=url, api_key=key, max_retries=max_retries) as sync:
                     model = sync.models.list().data[0].id
             except (APIError, IndexError) as error:
-                raise GenerationFailed(f"no model to use at {url}: {_reason(error)}") from error
+                where = f"{url}: {_reason(error)}"
+                raise EngineUnreachable("no model to use at the configured model server", where) from error
         self.model = model
         self.client = AsyncOpenAI(base_url=url, api_key=key, max_retries=max_retries)
 
@@ -57,9 +58,16 @@ class OpenAIEngine(Engine):
                 )
                 answer = chat.choices[0]
                 text, reason, usage = answer.message.content or "", answer.finish_reason, chat.usage
+        except RateLimitError as error:
+            raise EngineUnreachable("the model server is over its rate limit", self._where(error)) from error
+        except (APIConnectionError, InternalServerError) as error:  # a timeout is a connection error
+            raise EngineUnreachable("the model server did not answer", self._where(error)) from error
         except APIError as error:
-            raise GenerationFailed(f"{self.url} ({self.model}): {_reason(error)}") from error
+            raise GenerationFailed("the model server refused the request", self._where(error)) from error
         return Completion(text=text, tokens=usage.completion_tokens if usage else 0, finish_reason=reason)
+
+    def _where(self, error: Exception) -> str:
+        return f"{self.url} ({self.model}): {_reason(error)}"
 
     async def close(self) -> None:
         """Close the HTTP connections on the loop that opened them (after that loop ends they would leak)."""

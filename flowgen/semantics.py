@@ -40,6 +40,8 @@ class Element:
     """Is directly followed by a sibling of this (try by catch)."""
     branch_of: str | None = None
     """Appears only directly inside this element, which then holds nothing else (branch in parallel)."""
+    not_within: frozenset[str] = frozenset()
+    """May not appear anywhere inside one of these (a parallel inside a parallel: the platform's rule)."""
     condition: str | None = None
     """The input that holds its condition."""
     condition_after_body: bool = False
@@ -66,7 +68,14 @@ ELEMENTS: dict[str, Element] = {
     "do_until": Element(
         block=True, loop=True, condition="condition", condition_after_body=True, code="S010", feature="logic_dountil"
     ),  # fmt: skip
-    "parallel": Element(block=True, min_children=2, sealed=True, code="S006", feature="logic_parallel"),
+    "parallel": Element(
+        block=True,
+        min_children=2,
+        not_within=frozenset({"parallel"}),
+        sealed=True,
+        code="S006",
+        feature="logic_parallel",
+    ),
     "branch": Element(block=True, branch_of="parallel", sealed=True, code="S006"),
     "try": Element(block=True, followed_by="catch", sealed=True, code="S005", feature="logic_try_catch"),
     "catch": Element(block=True, successor_of=frozenset({"try"}), sealed=True, code="S005"),

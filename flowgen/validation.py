@@ -157,6 +157,11 @@ class _Checker:
                 if any(self.steps[k].name != branch for k in kids):
                     self.report(branch_element.code or "S006", step.step,
                                 f"every step directly inside {step.name} must be a {branch}")  # fmt: skip
+            outer = next((a for a in self.tree.ancestors(i) if self.steps[a].name in element.not_within), None)
+            if outer is not None:
+                block = self.steps[outer]
+                self.report(element.code or "S006", step.step, f"{step.name} cannot be inside another {block.name} "
+                            f"(step {block.step}); put its branches in the outer one")  # fmt: skip
             if element.branch_of:
                 p = self.parent[i]
                 if p is None or self.steps[p].name != element.branch_of:

@@ -98,27 +98,39 @@ def outline_schema(
     with_table = [a for a in actions if takes_table(catalog, a)]
     plain = [a for a in actions if a not in with_table]
     defs: dict[str, Any] = {}
-    for depth in range(MAX_DEPTH, -1, -1):
-        for ctx in ("top", "loop"):
-            simple = plain + leaves(inside_loop=ctx == "loop")
-            kinds = [_object({"do": {"enum": simple}, "a": span})]
-            if with_table:
-                kinds.append(_object({"do": {"enum": with_table}, "a": span, "table": table}))
-            if depth < MAX_DEPTH:  # blocks nest at most MAX_DEPTH deep: a bounded answer
-                body = _list(f"#/$defs/node_{ctx}_{depth + 1}")
-                loop_body = _list(f"#/$defs/node_loop_{depth + 1}")
-                kinds += [
-                    _object({"if": span, "then": body, "elif": {"type": "array", "maxItems": 3,
-                             "items": _object({"if": span, "then": body})}, "else": _object({"a": span, "then": body})},
-                            optional=("elif", "else")),
-                    _object({"for_each": span, "find": span, "table": table, "then": loop_body}),
-                    _object({"do_until": span, "then": loop_body}),
-                    _object({"parallel": span, "branches": {"type": "array", "maxItems": 3,
-                             "minItems": ELEMENTS["parallel"].min_children,
-                             "items": _object({"a": span, "then": body})}}),
-                    _object({"try": span, "then": body, "catch": _object({"a": span, "then": body})}),
-                ]  # fmt: skip
-            defs[f"node_{ctx}_{depth}"] = {"anyOf": kinds}
+    tracked = {w for element in ELEMENTS.values() for w in element.not_within}  # blocks some element may not enter
+
+    def node(depth: int, loop: bool, within: frozenset[str]) -> str:
+        """The $ref of a step at this depth, inside a loop or not and inside which `tracked` blocks; made once."""
+        name = f"node_{'loop' if loop else 'top'}{''.join(f'_in_{w}' for w in sorted(within))}_{depth}"
+        if name not in defs:
+            defs[name] = {}  # reserved before the bodies below refer to it
+            defs[name] = {"anyOf": kinds(depth, loop, within)}
+        return f"#/$defs/{name}"
+
+    def kinds(depth: int, loop: bool, within: frozenset[str]) -> list[dict[str, Any]]:
+        out = [_object({"do": {"enum": plain + leaves(inside_loop=loop)}, "a": span})]
+        if with_table:
+            out.append(_object({"do": {"enum": with_table}, "a": span, "table": table}))
+        if depth == MAX_DEPTH:  # blocks nest at most MAX_DEPTH deep: a bounded answer
+            return out
+
+        def body(block: str, in_loop: bool = loop) -> dict[str, Any]:
+            return _list(node(depth + 1, in_loop, within | ({block} & tracked)))
+
+        blocks = {
+            "if": _object({"if": span, "then": body("if"), "elif": {"type": "array", "maxItems": 3,
+                           "items": _object({"if": span, "then": body("if")})},
+                           "else": _object({"a": span, "then": body("if")})}, optional=("elif", "else")),
+            "for_each": _object({"for_each": span, "find": span, "table": table, "then": body("for_each", True)}),
+            "do_until": _object({"do_until": span, "then": body("do_until", True)}),
+            "parallel": _object({"parallel": span, "branches": {"type": "array", "maxItems": 3,
+                                 "minItems": ELEMENTS["parallel"].min_children,
+                                 "items": _object({"a": span, "then": body("parallel")})}}),
+            "try": _object({"try": span, "then": body("try"), "catch": _object({"a": span, "then": body("try")})}),
+        }  # fmt: skip
+        return out + [kind for block, kind in blocks.items() if not ELEMENTS[block].not_within & within]
+
     trigger_kinds = [_object({"type": {"enum": ["none"]}})]
     with_table_triggers = [t for t in triggers if takes_table(catalog, t)]
     if with_table_triggers:
@@ -127,7 +139,7 @@ def outline_schema(
     if other_triggers:
         trigger_kinds.append(_object({"type": {"enum": other_triggers}, "a": span}))
     outline = _object({"trigger": {"anyOf": trigger_kinds},
-                       "steps": _list("#/$defs/node_top_0", MAX_ITEMS)})  # fmt: skip
+                       "steps": _list(node(0, False, frozenset()), MAX_ITEMS)})  # fmt: skip
     refusal = _object({"refuse": {"enum": ["not a workflow request"]}})
     return {"anyOf": [outline, refusal], "$defs": defs}
 

@@ -224,6 +224,10 @@ class FlowWriter:
             if item is None or (item.to is None and item.drop is None):
                 why = item.mismatch if item and item.mismatch else "ServiceNow has no such input"
                 raise ExportError(f"{_where(number)}: input {inp.name!r} cannot be expressed on ServiceNow ({why})")
+            if item.static and PILL.search(inp.value):
+                raise ExportError(
+                    f"{_where(number)}: input {inp.name!r} takes no data pills on ServiceNow ({item.static})"
+                )
             if item.to is not None:
                 targets.setdefault(item.to, []).append((inp.name, item))
         for sdk_name, value in entry.fixed.items():

@@ -28,6 +28,9 @@ class InputMap(BaseModel):
     """Why the export leaves it out on purpose (ServiceNow takes that information elsewhere)."""
     mismatch: str | None = None
     """A known difference in meaning, translated at export."""
+    static: str | None = None
+    """Why the SDK takes only a static value here: a value with a data pill is refused at export, naming the step
+    (Send Email's body: the SDK's rule TS228)."""
 
 
 class OutputMap(BaseModel):

@@ -78,6 +78,12 @@ CASES = {
         flow(step(1, "parallel"), step(2, "branch", 1), step(3, "log", 2, **LOG), step(4, "log", 1, **LOG)),
         ["S006"],
     ),
+    "S006 parallel inside a parallel": (  # the platform's rule (ServiceNow's SDK: TS213)
+        flow(step(1, "parallel"), step(2, "branch", 1), step(3, "parallel", 2), step(4, "branch", 3),
+             step(5, "log", 4, **LOG), step(6, "branch", 3), step(7, "log", 6, **LOG), step(8, "branch", 1),
+             step(9, "log", 8, **LOG)),
+        ["S006"],
+    ),  # fmt: skip
     "S007 exit outside loop": (flow(step(1, "exit_loop")), ["S007"]),
     "S008 later step": (
         flow(step(1, "log", message="{{step_2.records}}"), step(2, "look_up_records", table="incident")),

@@ -104,12 +104,21 @@ def test_a_workflow_without_trigger_is_a_subflow_and_custom_actions_are_declared
           step(4, "log", 3, message="{{step_3.error_message}}")], "step 4: input 'message'"),
         ([step(1, "create_or_update_record", table="incident", field_values="state=2", conditions="active=true")],
          "step 1: input 'conditions'"),
+        ([step(1, "look_up_record", table="sys_user", conditions="active=false"),
+          step(2, "send_email", to="a@example.com", subject="s", body="User {{step_1.record.name}} is inactive")],
+         "step 2: input 'body' takes no data pills on ServiceNow .*TS228"),
     ],
 )  # fmt: skip
 def test_what_servicenow_cannot_express_is_refused_naming_the_step(core: Catalog, components: list,
                                                                   message: str) -> None:  # fmt: skip
     with pytest.raises(ExportError, match=message):
         export({"trigger": None, "components": components}, core)
+
+
+def test_a_static_email_body_still_exports(core: Catalog) -> None:
+    code, _ = export({"trigger": None, "components": [step(1, "send_email", to="a@example.com", subject="s",
+                                                        body="A user became inactive.")]}, core)  # fmt: skip
+    assert 'ah_body: "A user became inactive."' in code
 
 
 def test_the_cli_writes_the_project(tmp_path: Path) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
 from flowgen.catalog import Catalog, list_tenants, load_catalog
-from flowgen.catalog.store import CORE, DEFAULT_ROOT, forget_catalogs
+from flowgen.catalog.store import CORE, DEFAULT_ROOT, forget_catalogs, tenant_folder
+from flowgen.catalog.versions import current_version
 from flowgen.errors import CatalogUnavailable, ClientError
 from flowgen.settings import Settings
 
@@ -18,6 +20,10 @@ from .index import Index, SyncResult, open_client
 from .scope import ScopeModel, load_gate
 
 CACHED_VECTORS = 20_000  # query vectors kept (about 30 MB): a long-running service must not grow forever
+REFRESH_S = 1.0
+"""How often a served tenant catalog is checked against its stored version. Another replica (sharing the catalog
+volume and a Qdrant server) may have changed it; that replica indexed the change before it committed it, so a
+replica that sees the new version on disk finds its entries in the index."""
 _CLAUSES = re.compile(r"[.;:!?\n]+|,?\s+(?:then|and then|after that|also|otherwise|if not|->)\s+|,\s+", re.IGNORECASE)
 
 
@@ -42,6 +48,7 @@ class Retriever:
         self.data_dir = data_dir  # where a gate trained on this machine is kept; None: the shipped gates only
         self._scope: ScopeModel | None = None
         self._catalogs: dict[str, Catalog] = {}  # the catalogs as last indexed (or first read)
+        self._served: dict[str, tuple[int, float]] = {}  # tenant -> its stored version served, when last checked
         self._cache: OrderedDict[str, list[float]] = OrderedDict()
 
     def prefetch(self, texts: list[str]) -> None:
@@ -67,9 +74,28 @@ class Retriever:
                    settings.data_dir)  # fmt: skip
 
     def catalog(self, tenant: str) -> Catalog:
-        if tenant not in self._catalogs:
-            self._catalogs[tenant] = load_catalog(tenant, self.catalog_root)
+        """The tenant's catalog as served; re-read when its stored version changed (checked every REFRESH_S)."""
+        held = self._catalogs.get(tenant)
+        if held is not None and not self._changed_elsewhere(tenant):
+            return held
+        if held is not None:
+            forget_catalogs()  # read the files again, not the loader's cache
+        version = self._stored_version(tenant)  # before reading: a change in between is seen at the next check
+        self._catalogs[tenant] = load_catalog(tenant, self.catalog_root)
+        self._served[tenant] = (version, time.monotonic())
         return self._catalogs[tenant]
+
+    def _stored_version(self, tenant: str) -> int:
+        """Core is changed by an upgrade only (version 0); a tenant's by the catalog API, one version each."""
+        return 0 if tenant == CORE else current_version(tenant_folder(tenant, self.catalog_root))
+
+    def _changed_elsewhere(self, tenant: str) -> bool:
+        version, checked = self._served.get(tenant, (0, 0.0))
+        now = time.monotonic()
+        if tenant == CORE or now - checked < REFRESH_S:
+            return False
+        self._served[tenant] = (version, now)
+        return self._stored_version(tenant) != version
 
     def _owners(self, tenant: str) -> list[str]:
         self.catalog(tenant)  # raises UnknownTenantError with the known tenants
@@ -138,6 +164,7 @@ class Retriever:
                 self.index.sync(catalog.tenant, documents(before) if before else [])
             raise
         self._catalogs[catalog.tenant] = catalog  # only once the index holds it
+        self._served[catalog.tenant] = (self._stored_version(catalog.tenant), time.monotonic())
         return result
 
     def sync_all(

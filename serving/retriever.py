@@ -18,7 +18,7 @@ from ray import serve
 from flowgen.catalog import Action, Catalog, Table, list_tenants
 from flowgen.catalog.model import CatalogFile
 from flowgen.catalog.store import CORE
-from flowgen.catalog.versions import CatalogVersion, VersionInfo
+from flowgen.catalog.versions import CatalogVersion, VersionInfo, writer_lock
 from flowgen.errors import CatalogUnavailable
 from flowgen.settings import Settings
 from retrieval.changes import CatalogChanges, EntryKind
@@ -43,7 +43,8 @@ class RetrieverServer:
         self.root = retriever.catalog_root
         self.retriever = retriever
         self.unavailable: dict[str, str] = {}  # tenant -> why its catalog is not served (503 for it alone)
-        results = self.retriever.sync_all(on_unavailable=self._unavailable)
+        with writer_lock(self.root):  # another replica's change is not overwritten by this start's older read
+            results = self.retriever.sync_all(on_unavailable=self._unavailable)
         self.retriever.scope()  # the out-of-scope gate (shipped or trained offline): a missing one fails here
         self.changes = CatalogChanges(self.retriever, settings.catalog_limits)
         # batched per replica, not on the class: a batch queue created in this process (a test that runs

@@ -13,6 +13,8 @@ const page = {
   answer: null, // the last workflow (or refusal), for copy and download
   options: [], // autocompletion entries on show
   active: 0,
+  token: null, // the token the tenants were last loaded with
+  runs: 0, // generations started: a catalog answer that arrives after one does not overwrite its state
 };
 
 // ---- API ------------------------------------------------------------------------------------
@@ -63,6 +65,7 @@ async function* events(body) {
 async function loadTenants() {
   const select = $("#tenant");
   const previous = select.value || "core";
+  const run = page.runs;
   try {
     const tenants = await getJSON("v1/tenants");
     select.replaceChildren(...tenants.map((t) => new Option(t, t, false, t === previous)));
@@ -70,17 +73,18 @@ async function loadTenants() {
   } catch (error) {
     select.replaceChildren();
     page.catalog = null;
-    setPhase("error", `Tenants: ${error.message}`);
+    if (run === page.runs) setPhase("error", `Tenants: ${error.message}`);
   }
 }
 
 async function loadCatalog() {
   page.catalog = null;
+  const run = page.runs;
   try {
     page.catalog = await getJSON(`v1/tenants/${encodeURIComponent($("#tenant").value)}/catalog`);
-    setPhase("idle", "Ready.");
+    if (run === page.runs) setPhase("idle", "Ready.");
   } catch (error) {
-    setPhase("error", `Catalog: ${error.message}`);
+    if (run === page.runs) setPhase("error", `Catalog: ${error.message}`);
   }
   showPins();
 }
@@ -448,6 +452,7 @@ async function generate() {
   setPhase("waiting", "Waiting for the outline…");
   const controller = new AbortController();
   page.controller = controller;
+  page.runs += 1;
   try {
     const response = await fetch("v1/workflows:stream", {
       method: "POST",
@@ -499,7 +504,9 @@ function init() {
   const token = $("#token");
   token.value = sessionStorage.getItem("flowgen-token") || "";
   token.addEventListener("change", () => {
-    sessionStorage.setItem("flowgen-token", token.value.trim());
+    if (token.value.trim() === page.token) return; // a second change event for the same token (on blur)
+    page.token = token.value.trim();
+    sessionStorage.setItem("flowgen-token", page.token);
     loadTenants();
   });
   $("#tenant").addEventListener("change", loadCatalog);
@@ -514,6 +521,7 @@ function init() {
   $("#stop").addEventListener("click", () => page.controller?.abort());
   $("#copy").addEventListener("click", copyJSON);
   $("#download").addEventListener("click", downloadJSON);
+  page.token = token.value.trim();
   loadTenants();
 }
 

@@ -46,7 +46,7 @@ def draw(prometheus: LocalPrometheus, start: float, end: float, path: Path, wind
                     label = f"{label} p{expr.split('(')[1].split(',')[0].replace('0.', '')[:2]}".strip()
                 ax.plot([p[0] for p in points], [p[1] for p in points], label=label or None, linewidth=1.2)
         ax.set_title(title, fontsize=10)
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M:%S"))  # a run lasts minutes
         ax.tick_params(labelsize=8)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7, loc="upper left")

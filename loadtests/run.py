@@ -71,7 +71,7 @@ def parse_phases(text: str) -> list[Phase]:
 def locust(url: str, phase: Phase, tokens: dict[str, str], max_requests: int, out: Path) -> None:
     name = f"c{phase.users}"
     command = [
-        shutil.which("locust") or "locust", "-f", str(HERE / "locustfile.py"), "--headless", "--host", url,
+        sys.executable, "-m", "locust", "-f", str(HERE / "locustfile.py"), "--headless", "--host", url,
         "-u", str(phase.users), "-r", str(phase.users), "-t", f"{phase.seconds}s", "--stop-timeout", "0",
         "--csv", str(out / name), "--html", str(out / f"{name}.html"), "--only-summary", "--exit-code-on-error", "0",
         "--flowgen-tokens", json.dumps(tokens), "--flowgen-max-requests", str(max_requests),

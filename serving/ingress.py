@@ -180,7 +180,13 @@ class Ingress:
         the validation report; steps the instruction does not name stay as they were (only renumbered)."""
         self.access.check(authorization, body.tenant)
         stage = EditStage(Pipeline(self.engine, self.suggester, body.options.style or self.style))
-        return await self._metered(stage.run(body.workflow, body.instruction, body.tenant))
+        release = self.slots.take(body.tenant)  # an edit is a generation: it counts against the tenant's limit
+        try:
+            result = await self._metered(stage.run(body.workflow, body.instruction, body.tenant))
+        finally:
+            release()
+        self.metrics.record("edit", result)
+        return result
 
     @api.get("/v1/tenants")
     async def tenants(self, authorization: Authorization = None) -> list[str]:

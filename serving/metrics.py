@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ray.serve.metrics import Counter, Gauge, Histogram
 
+from generation.editing.stage import EditResult
 from generation.pipeline import Result
 
 SECONDS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128, 256]
@@ -19,7 +20,10 @@ class Metrics:
             "flowgen_request_seconds", "End-to-end latency of a workflow request.", SECONDS, tag_keys=("endpoint",)
         )
         self.stage = Histogram(
-            "flowgen_stage_seconds", "Latency of one stage: retrieve, outline, inputs.", SECONDS, tag_keys=("stage",)
+            "flowgen_stage_seconds",
+            "Latency of one stage: retrieve, outline, inputs, edit.",
+            SECONDS,
+            tag_keys=("stage",),
         )
         self.to_outline = Histogram("flowgen_time_to_outline_seconds", "From request to outline.", SECONDS)
         self.in_flight = Gauge("flowgen_requests_in_flight", "Workflow requests being generated now.")
@@ -41,9 +45,10 @@ class Metrics:
         self._running -= 1
         self.in_flight.set(self._running)
 
-    def record(self, endpoint: str, result: Result) -> None:
+    def record(self, endpoint: str, result: Result | EditResult) -> None:
+        """A generated workflow, or an edited one (its script is the `edit` stage)."""
         self.latency.observe(result.timings["total"], tags={"endpoint": endpoint})
-        for stage in ("retrieve", "outline", "inputs"):
+        for stage in ("retrieve", "outline", "inputs", "edit"):
             if stage in result.timings:
                 self.stage.observe(result.timings[stage], tags={"stage": stage})
         if "time_to_outline" in result.timings:  # the out-of-scope gate answers before any outline

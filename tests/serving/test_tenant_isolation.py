@@ -1,6 +1,6 @@
-"""One tenant cannot hurt the others (issue 13, item 5): a tenant over its workflows in flight gets 429 with
-Retry-After while another tenant is admitted; a tenant whose stored catalog is broken is reported on /readyz
-and answers 503 while the service starts and serves every other tenant."""
+"""One tenant cannot hurt the others (issue 13, item 5): a tenant over its workflows in flight (generated, streamed
+or edited) gets 429 with Retry-After while another tenant is admitted; a tenant whose stored catalog is broken is
+reported on /readyz and answers 503 while the service starts and serves every other tenant."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from tests.local_serving import local_api
 from tests.serving.test_tenant_names import SECRET, StoreRetriever
 
 REQUEST = {"requirement": "close all incidents", "tenant": "retail"}
+WORKFLOW = {"trigger": None, "components": [{"annotation": "log", "name": "log", "step": 1,
+                                             "inputs": [{"name": "message", "value": "hello"}]}]}  # fmt: skip
 
 
 class GatedRetriever(StoreRetriever):
@@ -52,8 +54,9 @@ def test_a_tenant_over_its_workflows_in_flight_is_429_while_another_is_admitted(
         busy = serve.get_replica_context().servable_object.slots.busy
         held = [pool.submit(client.post, "/v1/workflows", json=REQUEST) for _ in range(2)]
         _wait_until(lambda: busy["retail"] == 2)
-        for path in ("/v1/workflows", "/v1/workflows:stream"):
-            refused = client.post(path, json=REQUEST)
+        edit = {"workflow": WORKFLOW, "instruction": "also log it", "tenant": "retail"}
+        for path, body in (("/v1/workflows", REQUEST), ("/v1/workflows:stream", REQUEST), ("/v1/workflows:edit", edit)):
+            refused = client.post(path, json=body)
             assert refused.status_code == 429 and refused.headers["Retry-After"] == "2", refused.text
             assert "retail" in refused.json()["message"] and "MAX_WORKFLOWS_PER_TENANT" in refused.json()["message"]
         other = pool.submit(client.post, "/v1/workflows", json={**REQUEST, "tenant": "core"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -15,6 +15,7 @@ from fastapi import FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 from ray import serve
 from ray.serve.handle import DeploymentHandle
 
@@ -22,7 +23,7 @@ from flowgen.catalog import Catalog
 from flowgen.catalog.names import TenantName
 from flowgen.errors import FlowGenError, NotReady
 from flowgen.settings import Settings
-from generation.editing.stage import EditResult, EditStage
+from generation.editing.stage import EditResult, EditStage, check_instruction, check_workflow
 from generation.pipeline import Event, Pipeline, Result, normalize
 
 from .admission import TenantSlots
@@ -145,6 +146,37 @@ class Ingress:
         self.access.check(authorization, body.tenant)
         normalize(body.requirement)  # bad input is a 4xx before the stream starts, not an error event
         body.pinned.check(await self.suggester.catalog(body.tenant))
+        return self._streamed(body.tenant, lambda push: self._generate(body, "stream", push))
+
+    @api.post("/v1/workflows:edit", responses=ERRORS)
+    async def edit(self, body: EditRequest, authorization: Authorization = None) -> EditResult:
+        """Change a workflow by a follow-up instruction: the edited workflow, the edit script, a readable diff and
+        the validation report; steps the instruction does not name stay as they were (only renumbered)."""
+        self.access.check(authorization, body.tenant)
+        release = self.slots.take(body.tenant)  # an edit is a generation: it counts against the tenant's limit
+        try:
+            return await self._edit(body, "edit")
+        finally:
+            release()
+
+    @api.post("/v1/workflows:editStream", responses=ERRORS, response_class=StreamingResponse)
+    async def edit_stream(self, body: EditRequest, authorization: Authorization = None) -> StreamingResponse:
+        """Server-sent events of an edit: `script` (the edit script and the changed steps' numbers), one `step`
+        per new or changed step whose inputs are written, then `done` (what `:edit` answers) or `error`."""
+        self.access.check(authorization, body.tenant)
+        check_instruction(body.instruction)  # a bad instruction or workflow is a 4xx before the stream starts
+        check_workflow(body.workflow, await self.suggester.catalog(body.tenant))
+        return self._streamed(body.tenant, lambda push: self._edit(body, "edit_stream", push))
+
+    async def _edit(self, body: EditRequest, endpoint: str, on_event: Event | None = None) -> EditResult:
+        stage = EditStage(Pipeline(self.engine, self.suggester, body.options.style or self.style))
+        result = await self._metered(stage.run(body.workflow, body.instruction, body.tenant, on_event))
+        self.metrics.record(endpoint, result)
+        return result
+
+    def _streamed(self, tenant: str, run: Callable[[Event], Awaitable[BaseModel]]) -> StreamingResponse:
+        """One generation as server-sent events: its own events, then `done` (its result) or `error`. It holds a
+        slot of the tenant until it ends, and a client that goes away cancels it (and its engine requests)."""
         queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
 
         async def push(kind: str, data: dict[str, Any]) -> None:
@@ -152,13 +184,13 @@ class Ingress:
 
         async def produce() -> None:
             try:
-                result = await self._generate(body, "stream", push)
+                result = await run(push)
                 await push("done", result.model_dump(mode="json", exclude_none=True))
             except Exception as error:
                 status, failure = answer(error)
                 await push("error", {"status": status, **failure.model_dump(exclude_none=True)})
 
-        release = self.slots.take(body.tenant)
+        release = self.slots.take(tenant)
         task = asyncio.create_task(produce())
         task.add_done_callback(lambda _: release())  # also when cancelled before it ran
 
@@ -173,20 +205,6 @@ class Ingress:
                 task.cancel()  # the client went away: stop its generation in the engine
 
         return StreamingResponse(events(), media_type="text/event-stream")
-
-    @api.post("/v1/workflows:edit", responses=ERRORS)
-    async def edit(self, body: EditRequest, authorization: Authorization = None) -> EditResult:
-        """Change a workflow by a follow-up instruction: the edited workflow, the edit script, a readable diff and
-        the validation report; steps the instruction does not name stay as they were (only renumbered)."""
-        self.access.check(authorization, body.tenant)
-        stage = EditStage(Pipeline(self.engine, self.suggester, body.options.style or self.style))
-        release = self.slots.take(body.tenant)  # an edit is a generation: it counts against the tenant's limit
-        try:
-            result = await self._metered(stage.run(body.workflow, body.instruction, body.tenant))
-        finally:
-            release()
-        self.metrics.record("edit", result)
-        return result
 
     @api.get("/v1/tenants")
     async def tenants(self, authorization: Authorization = None) -> list[str]:

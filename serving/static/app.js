@@ -15,6 +15,7 @@ const page = {
   active: 0,
   token: null, // the token the tenants were last loaded with
   runs: 0, // generations started: a catalog answer that arrives after one does not overwrite its state
+  history: [], // the workflows before each applied follow-up, for Undo
 };
 
 // ---- API ------------------------------------------------------------------------------------
@@ -220,6 +221,7 @@ function setPhase(phase, message) {
   const running = phase === "waiting" || phase === "streaming";
   $("#generate").disabled = running;
   $("#stop").disabled = !running;
+  $("#apply").disabled = running;
 }
 
 function label(name, trigger) {
@@ -386,7 +388,7 @@ function drawResult(result) {
   const cost = $("#cost");
   cost.replaceChildren();
   const rows = [
-    ...["retrieve", "outline", "inputs", "time_to_outline", "total"]
+    ...["retrieve", "outline", "edit", "inputs", "time_to_outline", "total"]
       .filter((k) => k in result.timings).map((k) => [k.replaceAll("_", " "), `${result.timings[k].toFixed(2)} s`]),
     ["tokens", String(result.tokens)],
     ["model calls", String(result.calls)],
@@ -399,6 +401,10 @@ function drawResult(result) {
 
 function resetView(requirement) {
   $("#tree").replaceChildren();
+  $("#followup").hidden = true;
+  $("#diff").replaceChildren();
+  page.history = [];
+  $("#undo").disabled = true;
   $("#refusal").hidden = true;
   $("#report").replaceChildren(text("p", "After generation.", "muted"));
   $("#cost").replaceChildren();
@@ -436,6 +442,7 @@ function onEvent(kind, data) {
       for (const node of cards()) mark(node.dataset.step, failed.has(Number(node.dataset.step)) ? "failed" : "done");
     }
     drawResult(data);
+    $("#followup").hidden = Boolean(answer.out_of_scope);
     const violations = data.report?.violations.length || 0;
     setPhase("done", answer.out_of_scope ? "Done: refused, not a workflow request."
       : `Done: ${violations ? `${violations} violation(s)` : "a valid workflow"} in ${data.timings.total.toFixed(1)} s.`);
@@ -473,6 +480,74 @@ async function generate() {
   } finally {
     page.controller = null;
   }
+}
+
+// ---- a follow-up: edit the workflow shown ---------------------------------------------------
+// The whole workflow, drawn done; `changed` steps (new or changed by the last edit) outlined.
+function showWorkflow(workflow, changed) {
+  drawOutline(workflow.trigger, workflow.components);
+  if (workflow.trigger) fill(0, workflow.trigger.inputs);
+  for (const step of workflow.components) fill(step.step, step.inputs);
+  for (const node of cards()) {
+    mark(node.dataset.step, "done");
+    node.classList.toggle("changed", changed.includes(Number(node.dataset.step)));
+  }
+}
+
+function onEditEvent(kind, data, before) {
+  if (kind === "script") {
+    setPhase("streaming", `Edit script ready (${data.changed.length} new or changed step(s)); writing their inputs…`);
+  } else if (kind === "done") {
+    drawResult({ ...data, answer: data.workflow });
+    $("#diff").replaceChildren(...data.diff.map((line) => text("li", line)));
+    if (data.outcome === "edited") {
+      page.history.push(before);
+      $("#undo").disabled = false;
+      showWorkflow(data.workflow, data.changed);
+      setPhase("done", `Edited: ${data.changed.length} new or changed step(s) in ${data.timings.total.toFixed(1)} s.`);
+    } else {
+      const why = data.outcome === "refused" ? `refused (${(data.failures || []).join("; ")})` : data.outcome;
+      setPhase("done", `Not changed: ${why}.`);
+    }
+  } else if (kind === "error") {
+    throw new ServerError(data.message);
+  }
+}
+
+async function applyFollowUp() {
+  const before = page.answer;
+  const instruction = $("#instruction").value;
+  setPhase("waiting", "Waiting for the edit script…");
+  const controller = new AbortController();
+  page.controller = controller;
+  page.runs += 1;
+  try {
+    const response = await fetch("v1/workflows:editStream", {
+      method: "POST",
+      headers: headers(true),
+      body: JSON.stringify({ workflow: before, instruction, tenant: $("#tenant").value || "core" }),
+      signal: controller.signal,
+    });
+    if (!response.ok) throw await failure(response);
+    for await (const [kind, data] of events(response.body)) onEditEvent(kind, data, before);
+    if ($("#status").dataset.state !== "done") throw new ServerError("the stream ended before the edit was done");
+  } catch (error) {
+    if (controller.signal.aborted) setPhase("stopped", "Stopped: the edit is cancelled; the workflow is unchanged.");
+    else setPhase("error", `Error: ${error.message}`);
+  } finally {
+    page.controller = null;
+  }
+}
+
+function undo() {
+  const previous = page.history.pop();
+  if (!previous) return;
+  showWorkflow(previous, []);
+  page.answer = previous;
+  $("#json").textContent = JSON.stringify(previous, null, 2);
+  $("#diff").replaceChildren();
+  $("#undo").disabled = !page.history.length;
+  setPhase("done", "Undone: back to the workflow before the last change.");
 }
 
 // ---- export ---------------------------------------------------------------------------------
@@ -521,6 +596,8 @@ function init() {
   $("#stop").addEventListener("click", () => page.controller?.abort());
   $("#copy").addEventListener("click", copyJSON);
   $("#download").addEventListener("click", downloadJSON);
+  $("#apply").addEventListener("click", applyFollowUp);
+  $("#undo").addEventListener("click", undo);
   page.token = token.value.trim();
   loadTenants();
 }

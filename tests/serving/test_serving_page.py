@@ -24,7 +24,7 @@ from flowgen.workflow import Workflow
 from generation.engines import GenerationFailed
 from generation.pipeline import Pipeline
 from serving.schemas import Pinned
-from tests.conftest import PAPER
+from tests.conftest import FIXTURES, PAPER
 
 SHOTS = Path(__file__).parents[2] / "out" / "page"
 CHROMIUM = "/usr/bin/chromium"
@@ -244,3 +244,53 @@ def test_a_blank_requirement_shows_the_servers_message(page: Any) -> None:
     shot(page, "7-error")
     assert page.text_content("#status") == "Error: empty requirement: describe the workflow you want"
     assert page.locator("#tree .card").count() == 0
+
+
+def _sse(*events: tuple[str, dict]) -> str:
+    return "".join(f"event: {kind}\ndata: {json.dumps(data)}\n\n" for kind, data in events)
+
+
+@pytest.mark.slow
+def test_a_follow_up_changes_the_shown_workflow_and_undo_restores_it(page: Any) -> None:
+    """The page's side of an edit, with the server's answers given (the route is tested in
+    tests/serving/test_edit_stream.py): what is sent, the changed step marked, Undo."""
+    workflow = json.loads((FIXTURES / "inactive-user-incidents.json").read_text())
+    log = {"annotation": "log each one", "name": "log", "step": 4, "parent": 2,
+           "inputs": [{"name": "message", "value": "reassigned {{step_2.item.number}}"}]}  # fmt: skip
+    edited = {**workflow, "components": [*workflow["components"], log]}
+    cost = {"timings": {"retrieve": 0.1, "total": 1.0}, "tokens": 9, "calls": 2, "failures": [],
+            "report": {"ok": True, "violations": []}}  # fmt: skip
+    outline = {"trigger": workflow["trigger"], "components": workflow["components"]}
+    page.route(
+        "**/v1/workflows:stream",
+        lambda route: route.fulfill(
+            content_type="text/event-stream", body=_sse(("outline", outline), ("done", {"answer": workflow, **cost}))
+        ),
+    )
+    sent: list[dict] = []
+
+    def edit(route: Any) -> None:
+        sent.append(route.request.post_data_json)
+        script = {"ops": [{"op": "insert_into", "step": 2, "steps": [{"do": "log", "a": "log each one"}]}]}
+        route.fulfill(content_type="text/event-stream", body=_sse(
+            ("script", {"script": script, "changed": [4]}),
+            ("done", {"outcome": "edited", "workflow": edited, "script": script, "diff": ["+ 4 log"],
+                      "changed": [4], **cost})))  # fmt: skip
+
+    page.route("**/v1/workflows:editStream", edit)
+    page.fill("#requirement", PAPER)
+    page.click("#generate")
+    page.wait_for_selector("#status[data-state=done]")
+    assert page.is_visible("#followup") and not page.is_enabled("#undo")
+    page.fill("#instruction", "also log each one")
+    page.click("#apply")
+    page.wait_for_selector("#status[data-state=done] >> text=Edited")
+    shot(page, "8-edited")
+    assert sent == [{"workflow": workflow, "instruction": "also log each one", "tenant": "core"}]
+    assert page.eval_on_selector_all("#tree .card.changed", "n => n.map(e => e.dataset.step)") == ["4"]
+    assert json.loads(page.text_content("#json")) == edited
+    assert page.text_content("#diff") == "+ 4 log"
+    page.click("#undo")
+    assert json.loads(page.text_content("#json")) == workflow
+    assert page.locator("#tree .card.changed").count() == 0 and page.locator("#step-4").count() == 0
+    assert not page.is_enabled("#undo") and page.text_content("#status").startswith("Undone")

@@ -11,6 +11,7 @@ previous index as it was.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -76,6 +77,9 @@ class Index:
         self.client = client
         self.server = server
         self.embedder = embedder
+        # A catalog change indexes in a worker thread while searches go on: the client is used by one thread at
+        # a time (local mode is plain Python structures), and the embedding, the slow part, holds no lock.
+        self._client_lock = threading.RLock()
         self.model = model_id(embedder)
 
     @staticmethod
@@ -119,7 +123,8 @@ class Index:
         plans = []
         for group in GROUPS:
             collection = self.collection(owner, group)
-            existing = self._existing(collection)
+            with self._client_lock:
+                existing = self._existing(collection)
             mine = [d for d in docs if d.group == group]
             changed = [d for d in mine if existing.get(d.point_id) != self._digest(d)]
             stale = sorted(set(existing) - {d.point_id for d in mine})
@@ -137,6 +142,11 @@ class Index:
                     vectors[doc.point_id] = vector.tolist()
                 if on_batch:
                     on_batch(len(batch))
+        with self._client_lock:
+            self._write(plans, vectors)
+        return result
+
+    def _write(self, plans: list[tuple[str, list[Document], list[str]]], vectors: dict[str, list[float]]) -> None:
         for collection, changed, stale in plans:
             self._ensure(collection)
             for start in range(0, len(changed), 512):
@@ -148,13 +158,12 @@ class Index:
                 self.client.upsert(collection, points=points)
             if stale:
                 self.client.delete(collection, points_selector=qm.PointIdsList(points=stale))
-        return result
 
     def search(
         self, group: str, vectors: Iterable[list[float]], owners: list[str], limit: int, **match: str
     ) -> list[tuple[Document, float]]:
         """Best documents of the owners' collections over several query vectors (each scored by its best)."""
-        with answering("searching"):
+        with answering("searching"), self._client_lock:
             return self._search(group, vectors, owners, limit, **match)
 
     def _search(

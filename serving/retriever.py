@@ -87,20 +87,22 @@ class RetrieverServer:
         """Tenants whose stored catalog could not be read or did not check at start (repair, then restart)."""
         return sorted(self.unavailable)
 
+    # Changes run in a worker thread (the root's writer lock serializes them): indexing a large catalog must not
+    # hold up other tenants' searches on this replica's event loop.
     async def create(self, tenant: str, document: CatalogFile, author: str) -> VersionInfo:
-        return self.changes.create(tenant, document, author)
+        return await asyncio.to_thread(self.changes.create, tenant, document, author)
 
     async def replace(self, tenant: str, document: CatalogFile, author: str, if_match: int | None) -> VersionInfo:
-        return self.changes.replace(tenant, document, author, if_match)
+        return await asyncio.to_thread(self.changes.replace, tenant, document, author, if_match)
 
     async def put(self, tenant: str, entry: Table | Action, author: str, if_match: int | None) -> VersionInfo:
-        return self.changes.put(tenant, entry, author, if_match)
+        return await asyncio.to_thread(self.changes.put, tenant, entry, author, if_match)
 
     async def delete(self, tenant: str, kind: EntryKind, key: str, author: str, if_match: int | None) -> VersionInfo:
-        return self.changes.delete(tenant, kind, key, author, if_match)
+        return await asyncio.to_thread(self.changes.delete, tenant, kind, key, author, if_match)
 
     async def rollback(self, tenant: str, version: int, author: str, if_match: int | None) -> VersionInfo:
-        return self.changes.rollback(tenant, version, author, if_match)
+        return await asyncio.to_thread(self.changes.rollback, tenant, version, author, if_match)
 
     async def export(self, tenant: str) -> tuple[int, CatalogFile]:
         return self.changes.export(tenant)

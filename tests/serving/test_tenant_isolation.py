@@ -1,6 +1,7 @@
 """One tenant cannot hurt the others (issue 13, item 5): a tenant over its workflows in flight (generated, streamed
 or edited) gets 429 with Retry-After while another tenant is admitted; a tenant whose stored catalog is broken is
-reported on /readyz and answers 503 while the service starts and serves every other tenant."""
+reported on /readyz and answers 503 while the service starts and serves every other tenant; a large catalog
+import indexes off the request path."""
 
 from __future__ import annotations
 
@@ -11,12 +12,16 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
+from qdrant_client import QdrantClient
 from ray import serve
 
 from flowgen.settings import ServingSettings, Settings
+from retrieval.index import Index
+from retrieval.suggest import Retriever
 from serving.retriever import RetrieverServer
-from tests.catalog_fixtures import hashed_retriever, small_root
+from tests.catalog_fixtures import HashEmbedder, hashed_retriever, small_root
 from tests.local_serving import local_api
 from tests.serving.test_tenant_names import SECRET, StoreRetriever
 
@@ -95,3 +100,39 @@ def test_a_broken_tenant_is_503_and_reported_while_the_service_starts_and_serves
         assert client.get("/v1/tenants/retail/catalog").status_code == 200
         assert client.get("/v1/tenants/retail/suggestions", params={"q": "close incidents"}).status_code == 200
         assert SECRET not in ready.text and str(root) not in ready.text
+
+
+class SlowIndexing(HashEmbedder):
+    """Embeds a query at once and an indexing batch slowly; says when a batch has started."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder)
+        self.indexing = threading.Event()
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if len(texts) > 8:
+            self.indexing.set()
+            time.sleep(1.0)
+        return super().encode(texts)
+
+
+def test_searches_of_other_tenants_go_on_while_a_large_catalog_is_indexed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    root = small_root(tmp_path)
+    embedder = SlowIndexing(tmp_path)
+    retriever = Retriever(Index(QdrantClient(":memory:"), embedder), root, tmp_path)  # type: ignore[arg-type]
+    retriever.sync_all()
+    embedder.indexing.clear()
+    monkeypatch.setattr(retriever, "scope", lambda: None)
+    server = RetrieverServer.func_or_class(Settings(), retriever)
+    columns = [{"name": f"c{j}", "label": f"Column {j}", "type": "string"} for j in range(10)]
+    big = {"tables": [{"name": f"u_t{i}", "label": f"Table {i}", "columns": columns} for i in range(40)]}
+    with local_api(monkeypatch, server, Engine(), Settings()) as client, ThreadPoolExecutor(1) as pool:
+        creating = pool.submit(client.post, "/v1/tenants", json={"tenant": "bigco", "catalog": big})
+        assert embedder.indexing.wait(30)
+        started = time.monotonic()
+        found = client.get("/v1/tenants/retail/suggestions", params={"q": "close incidents"})
+        assert found.status_code == 200 and time.monotonic() - started < 0.9, found.text
+        assert not creating.done()  # answered while the import was still indexing
+        assert creating.result().status_code == 201

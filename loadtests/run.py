@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
@@ -52,10 +53,21 @@ class SLO:
 class Phase:
     users: int
     seconds: int
+    imports: int = 0
+    """Tables of a new tenant's catalog imported through the API as the phase starts (0: none)."""
     started: float = 0.0
     ended: float = 0.0
     rows: list[dict[str, Any]] = field(default_factory=list)
     failures: list[dict[str, Any]] = field(default_factory=list)
+    imported: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"{self.users}" + (f", importing {self.imports} tables" if self.imports else "")
+
+    @property
+    def name(self) -> str:
+        return f"c{self.users}" + ("-import" if self.imports else "")
 
     @property
     def workflows_per_s(self) -> float:
@@ -63,13 +75,38 @@ class Phase:
         return done / (self.ended - self.started)
 
 
-def parse_phases(text: str) -> list[Phase]:
-    """`1:60,16:150`: concurrency 1 for 60 s, then 16 for 150 s."""
-    return [Phase(int(users), int(seconds)) for users, seconds in (p.split(":") for p in text.split(","))]
+def parse_phases(text: str, import_tables: int = 300) -> list[Phase]:
+    """`1:60,16:150`: concurrency 1 for 60 s, then 16 for 150 s; `4:150:import`: 4 users for 150 s while a
+    catalog of `import_tables` tables is onboarded as a new tenant (other tenants' latency during an import)."""
+    phases = []
+    for part in text.split(","):
+        users, seconds, *flag = part.split(":")
+        if flag not in ([], ["import"]):
+            raise ValueError(f"phase {part!r}: users:seconds or users:seconds:import")
+        phases.append(Phase(int(users), int(seconds), import_tables if flag else 0))
+    return phases
+
+
+def big_catalog(tables: int) -> dict[str, Any]:
+    """A tenant catalog of `tables` tables of 20 described columns: what a large customer onboards."""
+    columns = [{"name": f"u_field_{j}", "label": f"Field {j}", "type": "string",
+                "description": f"The record's field number {j}, as its users know it"} for j in range(20)]  # fmt: skip
+    return {"tables": [{"name": f"u_table_{i}", "label": f"Table {i}", "columns": columns} for i in range(tables)]}
+
+
+def _import(url: str, tokens: dict[str, str], phase: Phase) -> None:
+    """Onboard a new tenant with a large catalog through the API; record how long it took and its status."""
+    admin = next((t for t, tenant in tokens.items() if tenant == "*"), None)
+    headers = {"Authorization": f"Bearer {admin}"} if admin else {}
+    body = {"tenant": f"loadtest_import_{int(time.time())}", "catalog": big_catalog(phase.imports)}
+    started = time.time()
+    response = httpx.post(f"{url}/v1/tenants", json=body, headers=headers, timeout=3600)
+    phase.imported = {"tables": phase.imports, "seconds": round(time.time() - started, 1),
+                      "status": response.status_code}  # fmt: skip
 
 
 def locust(url: str, phase: Phase, tokens: dict[str, str], max_requests: int, out: Path) -> None:
-    name = f"c{phase.users}"
+    name = phase.name
     command = [
         sys.executable, "-m", "locust", "-f", str(HERE / "locustfile.py"), "--headless", "--host", url,
         "-u", str(phase.users), "-r", str(phase.users), "-t", f"{phase.seconds}s", "--stop-timeout", "0",
@@ -77,8 +114,13 @@ def locust(url: str, phase: Phase, tokens: dict[str, str], max_requests: int, ou
         "--flowgen-tokens", json.dumps(tokens), "--flowgen-max-requests", str(max_requests),
     ]  # fmt: skip
     phase.started = time.time()
+    importing = threading.Thread(target=_import, args=(url, tokens, phase)) if phase.imports else None
+    if importing:
+        importing.start()
     subprocess.run(command, check=True, timeout=phase.seconds + 120)
     phase.ended = time.time()
+    if importing:
+        importing.join()
     with (out / f"{name}_stats.csv").open() as f:
         phase.rows = [
             {"name": r["Name"], "requests": int(r["Request Count"]), "failures": int(r["Failure Count"]),
@@ -100,13 +142,15 @@ def broken_slos(phases: list[Phase], slo: SLO) -> list[str]:
         for row in phase.rows:
             bound = slo.p95_seconds.get(row["name"]) or slo.p95_seconds.get(row["name"].split(" (")[0])
             if bound is not None and row["p95_s"] is not None and row["p95_s"] > bound:
-                broken.append(f"c{phase.users} {row['name']}: p95 {row['p95_s']:.1f} s > {bound:.0f} s")
+                broken.append(f"{phase.name} {row['name']}: p95 {row['p95_s']:.1f} s > {bound:.0f} s")
         unexpected = sum(f["count"] for f in phase.failures)
         server = sum(f["count"] for f in phase.failures if _status(f["error"]).startswith("5"))
         if unexpected > slo.unexpected:
-            broken.append(f"c{phase.users}: {unexpected} unexpected answers: {phase.failures}")
+            broken.append(f"{phase.name}: {unexpected} unexpected answers: {phase.failures}")
         if server > slo.server_errors:
-            broken.append(f"c{phase.users}: {server} answers >= 500")
+            broken.append(f"{phase.name}: {server} answers >= 500")
+        if phase.imports and phase.imported.get("status") != 201:
+            broken.append(f"{phase.name}: the import answered {phase.imported}")
     return broken
 
 
@@ -150,10 +194,11 @@ def report(phases: list[Phase], slo: SLO, broken: list[str], where: dict[str, An
     for phase in phases:
         for r in phase.rows:
             p = [f"{r[k]:.2f}" if r[k] is not None else "-" for k in ("p50_s", "p95_s", "p99_s")]
-            lines.append(f"| {phase.users} | {r['name']} | {r['requests']} | {r['failures']} | {r['rps']:.3f} | "
+            lines.append(f"| {phase.label} | {r['name']} | {r['requests']} | {r['failures']} | {r['rps']:.3f} | "
                          + " | ".join(p) + " |")  # fmt: skip
     lines += ["", "| users | seconds | workflows/s |", "| --- | --- | --- |"]
-    lines += [f"| {p.users} | {p.ended - p.started:.0f} | {p.workflows_per_s:.3f} |" for p in phases]
+    lines += [f"| {p.label} | {p.ended - p.started:.0f} | {p.workflows_per_s:.3f} |" for p in phases]
+    lines += [f"\nImport during the {p.label} phase: {p.imported}" for p in phases if p.imports]
     if len(phases) > 1 and phases[0].workflows_per_s:
         ratio = phases[-1].workflows_per_s / phases[0].workflows_per_s
         lines += ["", f"workflows/s at {phases[-1].users} users / at {phases[0].users}: **{ratio:.2f}x**"]
@@ -172,6 +217,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tokens", default="{}", help="JSON token -> tenant of the service given by --url")
     parser.add_argument("--phases", default="1:60,16:150", help="users:seconds,... (default %(default)s)")
     parser.add_argument("--max-requests", type=int, default=500, help="per phase (default %(default)s)")
+    parser.add_argument(
+        "--import-tables",
+        type=int,
+        default=300,
+        help="tables of the catalog a `users:seconds:import` phase onboards (default %(default)s)",
+    )
     parser.add_argument("--out", type=Path, default=Path("out/loadtest"))
     parser.add_argument("--picture", type=Path, help="also write the dashboard picture here (PNG)")
     args = parser.parse_args(argv)
@@ -179,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     if url and not url.startswith(("http://127.", "http://localhost", "http://[::1]")):
         parser.error("--url must be on this machine (loopback)")
     args.out.mkdir(parents=True, exist_ok=True)
-    phases, slo = parse_phases(args.phases), SLO()
+    phases, slo = parse_phases(args.phases, args.import_tables), SLO()
     with ExitStack() as stack:
         tokens = json.loads(args.tokens)
         if url is None:
@@ -190,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         if shutil.which("prometheus"):
             prometheus = stack.enter_context(LocalPrometheus(f"{url}/metrics", args.out / "prometheus"))
         for phase in phases:
-            print(f"phase: {phase.users} users for {phase.seconds} s", file=sys.stderr, flush=True)
+            print(f"phase: {phase.label} users for {phase.seconds} s", file=sys.stderr, flush=True)
             locust(url, phase, tokens, args.max_requests, args.out)
             time.sleep(5)  # cancelled requests drain; Ray and Prometheus catch up
         where = bottleneck(prometheus, phases[-1]) if prometheus else {}
@@ -225,15 +276,21 @@ def _warm_up(url: str, tokens: dict[str, str]) -> None:
 
 
 def _start_service(out: Path, stack: ExitStack) -> tuple[str, dict[str, str]]:
-    """The application on its embedded defaults, with a token per tenant (and an admin one) and its own
-    index under `out` (indexed on the first run, reused after)."""
+    """The application on its embedded defaults, with a token per tenant (and an admin one), its own index
+    under `out` (indexed on the first run, reused after) and a fresh copy of the bundled catalogs there (a
+    tenant an import phase onboards is the run's, not the installation's)."""
     from flowgen.catalog import list_tenants
+    from flowgen.catalog.store import DEFAULT_ROOT
     from flowgen.settings import RetrievalSettings, ServingSettings, Settings
     from serving.cli import start, stop
 
-    tenants = list_tenants(Settings().catalog_dir)
+    catalogs = (out / "catalogs").resolve()
+    shutil.rmtree(catalogs, ignore_errors=True)
+    shutil.copytree(DEFAULT_ROOT, catalogs)
+    tenants = list_tenants(catalogs)
     tokens = {"loadtest-admin": "*"} | {f"loadtest-{tenant}": tenant for tenant in tenants}
     settings = Settings(
+        catalog_dir=catalogs,
         retrieval=RetrievalSettings(qdrant_path=(out / "qdrant").resolve()),
         serving=ServingSettings(port=free_port(), tokens=tokens),
     )

@@ -110,6 +110,8 @@ def page(browser: Any, url: str) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1440, "height": 900})
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url)
     page = context.new_page()
+    uncaught: list[str] = []  # the page's own JavaScript errors: a test that fails says what broke
+    page.on("pageerror", lambda error: uncaught.append(str(error)))
     page.goto(url)
     page.wait_for_selector("#status[data-state=error]")  # tokens are on: without one, nothing is visible
     assert "bearer token" in page.text_content("#status")
@@ -119,6 +121,7 @@ def page(browser: Any, url: str) -> Iterator[Any]:
     assert "core" in page.eval_on_selector_all("#tenant option", "options => options.map(o => o.value)")
     yield page
     context.close()
+    assert uncaught == []
 
 
 def shot(page: Any, name: str) -> None:
@@ -130,13 +133,18 @@ def engine_stats(url: str) -> dict[str, int]:
     return httpx.get(f"{url}/readyz", timeout=30).json()["engine"]
 
 
-# Records, at every change of the tree, how many step cards and input values it shows.
+# Records, at every change of the tree, how many step cards and input values it shows, and every state the page
+# passes through (a state may last less than a poll: observed, not polled).
 WATCH = """() => {
   window.seen = [];
+  window.states = [];
   const tree = document.querySelector('#tree');
   new MutationObserver(() => window.seen.push(
     [tree.querySelectorAll('.card').length, tree.querySelectorAll('.inputs dd').length]
   )).observe(tree, {childList: true, subtree: true});
+  const status = document.querySelector('#status');
+  new MutationObserver(() => window.states.push(status.dataset.state))
+    .observe(status, {attributes: true, attributeFilter: ['data-state']});
 }"""
 
 
@@ -148,13 +156,17 @@ def test_paper_example_streams_the_outline_then_the_inputs_to_a_valid_workflow(
     shot(page, "1-idle")
     page.evaluate(WATCH)
     page.click("#generate")
-    page.wait_for_selector("#status[data-state=waiting]")
+    page.wait_for_selector("#status:is([data-state=waiting], [data-state=streaming], [data-state=done])")
     shot(page, "2-waiting")
-    page.wait_for_selector("#status[data-state=streaming]", timeout=240_000)
-    shot(page, "3-streaming")
+    page.wait_for_selector("#status:is([data-state=streaming], [data-state=done])", timeout=240_000)
+    shot(page, "3-streaming")  # the outline drawn (or already done: a screenshot may outlast the stream)
     page.wait_for_selector("#status[data-state=done]", timeout=240_000)
     shot(page, "4-done")
 
+    recorded = page.evaluate("window.states")
+    states = [s for i, s in enumerate(recorded) if i == 0 or s != recorded[i - 1]]
+    assert states == ["waiting", "streaming", "done"], recorded
+    assert page.is_visible("#followup")  # a generated workflow can be changed by a follow-up
     seen = page.evaluate("window.seen")
     first = next(values for cards, values in seen if cards)
     assert first == 0 and seen[-1][1] > 0, seen  # the outline's cards came before any input value
@@ -243,6 +255,7 @@ def test_a_blank_requirement_shows_the_servers_message(page: Any) -> None:
     page.wait_for_selector("#status[data-state=error]")
     shot(page, "7-error")
     assert page.text_content("#status") == "Error: empty requirement: describe the workflow you want"
+    assert not page.is_visible("#followup")  # nothing to change
     assert page.locator("#tree .card").count() == 0
 
 

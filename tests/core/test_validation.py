@@ -79,9 +79,17 @@ CASES = {
         ["S006"],
     ),
     "S006 parallel inside a parallel": (  # the platform's rule (ServiceNow's SDK: TS213)
-        flow(step(1, "parallel"), step(2, "branch", 1), step(3, "parallel", 2), step(4, "branch", 3),
-             step(5, "log", 4, **LOG), step(6, "branch", 3), step(7, "log", 6, **LOG), step(8, "branch", 1),
-             step(9, "log", 8, **LOG)),
+        flow(
+            step(1, "parallel"),
+            step(2, "branch", 1),
+            step(3, "parallel", 2),
+            step(4, "branch", 3),
+            step(5, "log", 4, **LOG),
+            step(6, "branch", 3),
+            step(7, "log", 6, **LOG),
+            step(8, "branch", 1),
+            step(9, "log", 8, **LOG),
+        ),
         ["S006"],
     ),  # fmt: skip
     "S007 exit outside loop": (flow(step(1, "exit_loop")), ["S007"]),

@@ -91,7 +91,7 @@ CASES = {
             step(9, "log", 8, **LOG),
         ),
         ["S006"],
-    ),  # fmt: skip
+    ),
     "S007 exit outside loop": (flow(step(1, "exit_loop")), ["S007"]),
     "S008 later step": (
         flow(step(1, "log", message="{{step_2.records}}"), step(2, "look_up_records", table="incident")),

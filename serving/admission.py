@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from flowgen.errors import TooManyRequests
 
@@ -35,3 +36,12 @@ class TenantSlots:
                 del self.busy[tenant]
 
         return release
+
+    @contextmanager
+    def held(self, tenant: str) -> Iterator[None]:
+        """A slot for the duration of the block (a request answered at once; a stream releases on its own)."""
+        release = self.take(tenant)
+        try:
+            yield
+        finally:
+            release()

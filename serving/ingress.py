@@ -45,7 +45,7 @@ api = FastAPI(
 STATIC = Path(__file__).parent / "static"
 api.mount("/static", StaticFiles(directory=STATIC), name="static")
 Authorization = Annotated[str | None, Header(description="Bearer <token>, when the service has tokens.")]
-T = TypeVar("T")
+Answer = TypeVar("Answer", Result, EditResult)
 READY_TIMEOUT_S = 10
 ERROR_CODES = (400, 401, 403, 404, 422, 429, 502, 503, 504)
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in ERROR_CODES}
@@ -105,40 +105,35 @@ class Ingress:
         self.metrics = Metrics()
         self._metrics_url: str | None = None
 
-    async def _metered(self, job: Awaitable[T]) -> T:
-        """Run one request's generation under the request timeout, counted in flight and by error kind."""
+    async def _metered(self, endpoint: str, job: Awaitable[Answer]) -> Answer:
+        """Run one request's generation under the request timeout, counted in flight and by error kind, and
+        record its answer under `endpoint`."""
         self.metrics.started()
         try:
             async with asyncio.timeout(self.timeout):
-                return await job
+                result = await job
         except BaseException as error:
             if not isinstance(error, asyncio.CancelledError):
                 self.metrics.errors.inc(tags={"kind": problem(error).kind})
             raise
         finally:
             self.metrics.finished()
+        self.metrics.record(endpoint, result)
+        return result
 
     async def _generate(self, body: WorkflowRequest, endpoint: str, on_event: Event | None = None) -> Result:
         pipeline = Pipeline(self.engine, self.suggester, body.options.style or self.style)
-        result = await self._metered(
-            pipeline.run(
-                body.requirement, body.tenant, on_event, perfect_steps=body.pinned.steps,
-                pinned_tables=body.pinned.tables,
-            )
-        )  # fmt: skip
-        self.metrics.record(endpoint, result)
-        return result
+        return await self._metered(endpoint, pipeline.run(
+            body.requirement, body.tenant, on_event, perfect_steps=body.pinned.steps, pinned_tables=body.pinned.tables
+        ))  # fmt: skip
 
     @api.post("/v1/workflows", responses=ERRORS)
     async def create(self, body: WorkflowRequest, authorization: Authorization = None) -> Result:
         """Generate a workflow: the answer (or a refusal), its validation report, timings per stage."""
         self.access.check(authorization, body.tenant)
         body.pinned.check(await self.suggester.catalog(body.tenant))
-        release = self.slots.take(body.tenant)
-        try:
+        with self.slots.held(body.tenant):
             return await self._generate(body, "workflows")
-        finally:
-            release()
 
     @api.post("/v1/workflows:stream", responses=ERRORS, response_class=StreamingResponse)
     async def stream(self, body: WorkflowRequest, authorization: Authorization = None) -> StreamingResponse:
@@ -153,11 +148,8 @@ class Ingress:
         """Change a workflow by a follow-up instruction: the edited workflow, the edit script, a readable diff and
         the validation report; steps the instruction does not name stay as they were (only renumbered)."""
         self.access.check(authorization, body.tenant)
-        release = self.slots.take(body.tenant)  # an edit is a generation: it counts against the tenant's limit
-        try:
+        with self.slots.held(body.tenant):  # an edit is a generation: it counts against the tenant's limit
             return await self._edit(body, "edit")
-        finally:
-            release()
 
     @api.post("/v1/workflows:editStream", responses=ERRORS, response_class=StreamingResponse)
     async def edit_stream(self, body: EditRequest, authorization: Authorization = None) -> StreamingResponse:
@@ -170,9 +162,7 @@ class Ingress:
 
     async def _edit(self, body: EditRequest, endpoint: str, on_event: Event | None = None) -> EditResult:
         stage = EditStage(Pipeline(self.engine, self.suggester, body.options.style or self.style))
-        result = await self._metered(stage.run(body.workflow, body.instruction, body.tenant, on_event))
-        self.metrics.record(endpoint, result)
-        return result
+        return await self._metered(endpoint, stage.run(body.workflow, body.instruction, body.tenant, on_event))
 
     def _streamed(self, tenant: str, run: Callable[[Event], Awaitable[BaseModel]]) -> StreamingResponse:
         """One generation as server-sent events: its own events, then `done` (its result) or `error`. It holds a

@@ -38,7 +38,8 @@ def _same_files(a: Path, b: Path) -> bool:
 
 
 def _replace(source: Path, target: Path) -> None:
-    """Copy beside the target, then swap by renames: a reader sees the old folder or the new one, whole."""
+    """Copy beside the target, then swap by two renames: a reader sees the old folder or the new one, never a
+    half-written one (between the renames, for an instant, neither: this runs only after an upgrade)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fresh = target.with_name(f".{target.name}-{uuid.uuid4().hex[:8]}")
     shutil.copytree(source, fresh)

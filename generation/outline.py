@@ -103,8 +103,7 @@ def outline_schema(
     def node(depth: int, loop: bool, within: frozenset[str]) -> str:
         """The $ref of a step at this depth, inside a loop or not and inside which `tracked` blocks; made once."""
         name = f"node_{'loop' if loop else 'top'}{''.join(f'_in_{w}' for w in sorted(within))}_{depth}"
-        if name not in defs:
-            defs[name] = {}  # reserved before the bodies below refer to it
+        if name not in defs:  # bodies are one level deeper: building one never comes back to this name
             defs[name] = {"anyOf": kinds(depth, loop, within)}
         return f"#/$defs/{name}"
 

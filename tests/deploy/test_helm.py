@@ -38,7 +38,9 @@ VALUES = {
     "gpu-prod": ["-f", str(CHART / "values-gpu-prod.yaml")],
     # every optional part the others leave out: tokens in values, plain-HTTP ingress, external Qdrant
     "options": ["-f", str(CHART / "values-gpu-prod.yaml"), "--set", "auth.existingSecret=", "--set",
-                "auth.tokens.t1=retail", "--set", "ingress.tlsSecret=", "--set", "qdrant.enabled=false", "--set",
+                "auth.tokens.t1=retail", "--set-json",
+                'auth.tokens.t2={"name": "prometheus", "tenant": "*", "scopes": ["metrics"]}',
+                "--set", "ingress.tlsSecret=", "--set", "qdrant.enabled=false", "--set",
                 "qdrant.externalUrl=http://qdrant.search:6333", "--set", "serveEnv.FLOWGEN_ENGINE__MAX_NUM_SEQS=64"],
 }  # fmt: skip
 
@@ -141,7 +143,10 @@ def test_options_reach_the_manifests() -> None:
     assert env["FLOWGEN_ENGINE__MAX_NUM_SEQS"] == "64"
     assert "StatefulSet" not in {d["kind"] for d in docs}
     secret = one(docs, "Secret")
-    assert yaml.safe_load(secret["stringData"]["tokens"]) == {"t1": "retail"}
+    assert yaml.safe_load(secret["stringData"]["tokens"]) == {
+        "t1": "retail",
+        "t2": {"name": "prometheus", "tenant": "*", "scopes": ["metrics"]},
+    }
     cluster = one(docs, "RayService")["spec"]["rayClusterConfig"]
     pods = [cluster["headGroupSpec"]["template"], *(g["template"] for g in cluster["workerGroupSpecs"])]
     for pod in pods:  # every Ray node reads the tokens from the Secret, never from the Serve config
@@ -194,6 +199,8 @@ def test_pod_monitor_scrapes_every_ray_node_and_the_service_reaches_serve() -> N
         (["--set", "serveProfile=tpu"], "serveProfile"),
         (["--set", "serveEnv.ENGINE__MODEL=x"], "ENGINE__MODEL"),
         (["--set", "qdrant.enabled=false"], "qdrant.externalUrl is required"),
+        (["--set", "auth.tokens.t1=../retail"], "/auth/tokens/t1"),
+        (["--set-json", 'auth.tokens.t1={"name": "x", "tenant": "retail", "scopes": ["root"]}'], "/auth/tokens/t1"),
     ],
 )
 def test_values_are_checked(flags: list[str], message: str) -> None:

@@ -18,10 +18,12 @@ from flowgen.console import err, progress
 from flowgen.errors import FlowGenError
 from flowgen.evaluation.records import load_models, write_jsonl
 from flowgen.settings import Settings
+from generation.editing.stage import EditStage
 from generation.model import base_model
-from generation.pipeline import InProcess
+from generation.pipeline import InProcess, Pipeline
 from retrieval.suggest import Retriever
 
+from .edit_data import edit_examples
 from .results import SYSTEMS, Run, execute, plan, write_results
 from .retriever_cli import gate_cmd, retriever_cmd
 from .sft import TrainConfig, train
@@ -62,6 +64,32 @@ def data_cmd(
         retriever.index.client.close()
 
 
+@app.command("edits")
+def edits_cmd(
+    ctx: typer.Context,
+    limit: Annotated[int | None, typer.Option(help="First N references of each split only (a smoke run).")] = None,
+    seed: Annotated[int, typer.Option(help="Chooses each reference's edit and its wording.")] = 0,
+) -> None:
+    """Write <data_dir>/training/sft/{train,dev}.edit.jsonl: an edit of each reference workflow, prompted as the
+    edit stage prompts (training/edit_data.py); `train run` adds them to the stages' examples."""
+    settings = settings_of(ctx)
+    retriever = Retriever.open(settings)
+    try:
+        retriever.sync_all()
+        stage = EditStage(Pipeline(None, InProcess(retriever), settings.engine.prompt_style))  # type: ignore[arg-type]
+        for split in ("train", "dev"):
+            refs = load_split(settings.dataset_dir, split)[:limit]
+            with progress() as bar:
+                task = bar.add_task(f"edit examples ({split})", total=len(refs))
+                found, skipped = asyncio.run(edit_examples(refs, stage, seed, partial(bar.advance, task)))
+            path = sft_dir(settings) / f"{split}.edit.jsonl"
+            write_jsonl(path, found)
+            example = f", e.g. {skipped[0]}" if skipped else ""
+            err.print(f"{path}: {len(found)} edits; {len(skipped)} skipped{example}")
+    finally:
+        retriever.index.client.close()
+
+
 @app.command("run")
 def run_cmd(
     ctx: typer.Context,
@@ -77,8 +105,12 @@ def run_cmd(
     init_adapter: Annotated[
         Path | None, typer.Option(help="Continue from this trained adapter (e.g. the shipped one) on more data.")
     ] = None,
+    edits: Annotated[
+        bool, typer.Option("--edits/--no-edits", help="Add every edit example (`flowgen train edits`), where written.")
+    ] = True,
 ) -> None:
-    """Train a LoRA adapter on the SFT examples; rerun the same command to resume after an interruption."""
+    """Train a LoRA adapter on the SFT examples (`--skip` and `--limit` count the stages' examples; the edit
+    examples come on top); rerun the same command to resume after an interruption."""
     settings = settings_of(ctx)
     try:
         cfg = TrainConfig.model_validate_json(config.read_text())
@@ -92,6 +124,9 @@ def run_cmd(
     rng = random.Random(cfg.seed)
     examples = [e for e in examples if e.stage == "outline" or rng.random() < inputs_share]
     examples = examples[skip:][:limit]
+    if edits and (folder / "train.edit.jsonl").is_file():
+        examples += load_models(folder / "train.edit.jsonl", SFTExample)
+        dev += load_models(folder / "dev.edit.jsonl", SFTExample)
     run = out or settings.training_dir / "run"
     model = base_model(settings)
     err.print(f"training on {len(examples)} examples ({model}); checkpoints in {run}/checkpoints")

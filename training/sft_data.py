@@ -23,7 +23,7 @@ from generation.outline import Inexpressible, to_outline
 from generation.pipeline import InProcess, Pipeline
 from generation.prompts import Style
 
-Stage = Literal["outline", "inputs"]
+Stage = Literal["outline", "inputs", "edit"]
 _STEP_LINE = re.compile(r"\nStep (\d+): ")
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -47,6 +48,14 @@ class EditResult(BaseModel):
     failures: list[str] = []
 
 
+@dataclass(frozen=True)
+class EditCall:
+    catalog: Catalog
+    tables: list[str]
+    prompt: str
+    schema: dict[str, Any]
+
+
 def check_instruction(instruction: str) -> str:
     instruction = " ".join(instruction.split())
     if not instruction:
@@ -74,21 +83,11 @@ class EditStage:
                   on_event: Event | None = None) -> EditResult:  # fmt: skip
         instruction = check_instruction(instruction)
         clock = time.perf_counter()
-        retriever = self.pipeline.retriever
-        catalog = await retriever.catalog(tenant)
-        check_workflow(workflow, catalog)
-        suggested, found = await asyncio.gather(
-            retriever.steps(instruction, tenant, self.pipeline.k_steps), retriever.tables(instruction, tenant, 10)
-        )
-        used = [s.name for s in workflow.components]
-        actions = list(dict.fromkeys(k for k in [*suggested, *used] if k in catalog.actions))
-        tables = list(dict.fromkeys(t for t in found if t in catalog.tables))
+        call = await self.call(workflow, instruction, tenant)
+        catalog, tables = call.catalog, call.tables
         timings = {"retrieve": time.perf_counter() - clock}
-
-        schema = edit_schema(workflow, catalog, instruction, actions, tables)
-        prompt = edit_prompt(workflow, catalog, instruction, actions, tables)
-        completion = await self.pipeline.engine.complete(prompt, schema, self.edit_tokens)
-        script = to_script(conforming(completion, schema))
+        completion = await self.pipeline.engine.complete(call.prompt, call.schema, self.edit_tokens)
+        script = to_script(conforming(completion, call.schema))
         timings["edit"] = time.perf_counter() - clock - timings["retrieve"]
         tokens, calls = completion.tokens, 1
 
@@ -110,6 +109,25 @@ class EditStage:
         timings["inputs"] = time.perf_counter() - clock - timings["retrieve"] - timings["edit"]
         diff = describe(workflow, edited, applied.origin, applied.changed)
         return result("edited", edited, diff=diff, changed=applied.changed, failures=failures)
+
+    async def call(self, workflow: Workflow, instruction: str, tenant: str) -> EditCall:
+        """The script call's prompt and grammar, with what retrieval found for the instruction (training
+        builds its edit examples with this, so that they are the prompts the served model sees)."""
+        retriever = self.pipeline.retriever
+        catalog = await retriever.catalog(tenant)
+        check_workflow(workflow, catalog)
+        suggested, found = await asyncio.gather(
+            retriever.steps(instruction, tenant, self.pipeline.k_steps), retriever.tables(instruction, tenant, 10)
+        )
+        used = [s.name for s in workflow.components]
+        actions = list(dict.fromkeys(k for k in [*suggested, *used] if k in catalog.actions))
+        tables = list(dict.fromkeys(t for t in found if t in catalog.tables))
+        return EditCall(
+            catalog=catalog,
+            tables=tables,
+            prompt=edit_prompt(workflow, catalog, instruction, actions, tables),
+            schema=edit_schema(workflow, catalog, instruction, actions, tables),
+        )
 
     async def fill(self, applied: Applied, instruction: str, catalog: Catalog, tables: list[str],
                    on_event: Event | None) -> tuple[Workflow, list[str], int, int]:  # fmt: skip

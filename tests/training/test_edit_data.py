@@ -1,0 +1,93 @@
+"""training/edit_data.py: edit examples derived from reference workflows, prompted as the edit stage prompts."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+
+import jsonschema
+
+from flowdata.splits import handwritten
+from flowgen.catalog import Catalog
+from flowgen.workflow import Workflow
+from generation.editing.apply import apply
+from generation.editing.grammar import to_script
+from generation.editing.stage import EditStage
+from generation.pipeline import InProcess, Pipeline
+from retrieval.suggest import Retriever
+from training.edit_data import Derived, derive, edit_examples
+
+STEPS = lambda w: [(s.name, s.parent) for s in w.components]  # noqa: E731
+
+
+def _derived(core: Catalog, n: int = 400) -> list[tuple[Workflow, Derived]]:
+    rng = random.Random(0)
+    refs = [r for r in handwritten("test") if r.tenant == "core" and isinstance(r.expected, Workflow)]
+    out = []
+    for k in range(n):
+        workflow = refs[k % len(refs)].expected
+        found = derive(rng, workflow, core)
+        if found is not None:
+            out.append((workflow, found))
+    return out
+
+
+def test_every_kind_of_edit_is_derived_and_gives_back_what_it_claims(core: Catalog) -> None:
+    """Applied to the workflow it starts from, each derived script gives the intended steps: the reference
+    itself when a part was taken out, the reference less a step when one is removed."""
+    derived = _derived(core)
+    kinds = Counter(d.kind for _, d in derived)
+    assert set(kinds) == {"add_step", "remove_step", "add_condition", "wrap_try", "change_value", "no_change",
+                          "impossible"}, kinds  # fmt: skip
+    assert kinds["add_step"] > kinds["no_change"] and kinds["add_step"] > kinds["impossible"]
+    for reference, edit in derived:
+        script = to_script(edit.script)
+        if script.answer is not None:
+            assert edit.before == reference
+            continue
+        result = apply(edit.before, script, core)
+        assert STEPS(result.workflow) == edit.outline
+        if edit.kind == "remove_step":
+            assert edit.before == reference and len(edit.outline) == len(reference.components) - 1
+        else:  # the reference is the edit's result: the part taken out comes back, nothing else moves
+            assert edit.outline == STEPS(reference) and edit.before != reference
+            kept = [result.workflow.components[n - 1] for n in result.origin if n not in result.changed]
+            assert all(step.inputs == reference.components[step.step - 1].inputs for step in kept)
+
+
+def test_add_step_asks_for_the_step_in_the_references_own_words(core: Catalog) -> None:
+    added = 0
+    for reference, edit in _derived(core):
+        if edit.kind == "add_step":
+            result = apply(edit.before, to_script(edit.script), core)
+            (new,) = result.changed
+            taken = reference.components[new - 1]
+            assert taken.annotation.lower().rstrip(".!?;,") in edit.instruction.lower()
+            added += 1
+    assert added >= 20
+
+
+def test_edit_examples_are_the_edit_stages_calls(core_retriever: Retriever, run) -> None:
+    """Each example is the edit stage's own prompt with a completion its grammar accepts; a script that the
+    retrieved steps cannot express is skipped with the reason, never written."""
+    refs = [r for r in handwritten("test") if r.tenant == "core" and len(getattr(r.expected, "components", [])) > 3]
+    refs = refs[:12]
+    stage = EditStage(Pipeline(None, InProcess(core_retriever), "tuned"))  # type: ignore[arg-type]
+    found, skipped = run.run(edit_examples(refs, stage, seed=3))
+    assert len(found) + len(skipped) == 12 and len(found) >= 6, skipped
+    assert all("grammar" in reason or "no edit fits" in reason for reason in skipped)
+    by_id = {e.id: e for e in found}
+    rng = random.Random(3)  # the same edits again, in the same order
+    for ref in refs:
+        edit = derive(rng, ref.expected, run.run(core_retriever_catalog(core_retriever)))  # type: ignore[arg-type]
+        example_ = by_id.get(f"{ref.id}:edit")
+        if edit is None or example_ is None:
+            continue
+        call = run.run(stage.call(edit.before, edit.instruction, "core"))
+        assert example_.stage == "edit" and example_.prompt == call.prompt and example_.prompt.endswith("Edit: ")
+        jsonschema.validate(json.loads(example_.completion), call.schema)
+
+
+async def core_retriever_catalog(retriever: Retriever) -> Catalog:
+    return await InProcess(retriever).catalog("core")

@@ -1,0 +1,307 @@
+"""SFT examples for the edit stage (issue 18), derived from the train split's workflows.
+
+A reference workflow is the result of an edit made to the same workflow with one part less: take a step
+out and the instruction asks for it back ("also <its annotation>"); unwrap an `if` and it asks for the
+condition; take the catch away and unwrap the try and it asks for the error handling. Or the reference
+is the workflow before the edit: a step to remove, a value to change, a request it already fulfils (no
+change needed) or one that no step can do. The prompt and grammar are the edit stage's own
+(`EditStage.call`, real retrieval, misses included), and an example is kept only if its script conforms
+to that grammar and, applied, gives the workflow intended.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema
+
+from flowdata.generator.lexicon import MESSAGES
+from flowgen.catalog import Catalog
+from flowgen.errors import ClientError
+from flowgen.evaluation.records import Reference
+from flowgen.semantics import is_block
+from flowgen.workflow import Input, Step, Workflow
+from generation.editing.apply import Applied, apply
+from generation.editing.grammar import to_script
+from generation.editing.script import CANNOT, NO_CHANGE, Delete, EditScript, Unwrap
+from generation.editing.stage import EditStage
+from generation.outline import spans, takes_table
+
+from .sft_data import SFTExample
+
+ADD = ("also {a}", "{a} too", "and {a}", "one more thing: {a}", "can you also {a}?", "pls add: {a}",
+       "it should also {a}",
+       "{a} as well please", "missing step - {a}", "forgot to say, {a}", "add this: {a}")  # fmt: skip
+REMOVE = ("don't {a}", "no need to {a} anymore", "remove the step '{a}'", "drop the {label}", "skip the {label} step",
+          "take out step {n}", "we stopped doing this, remove it: {a}", "get rid of the {label}")  # fmt: skip
+ONLY = ("only {a}", "do that only {a}", "but only {a}", "{a}, otherwise do nothing", "should only happen {a}")
+FAILS = ("if that fails", "if any of it fails", "in case something goes wrong", "if it errors out", "on error")
+ALREADY = ("make sure it {a}", "it should {a}", "{a} - is that in there?", "does this {a}? if not add it")
+TEXT = ("change the {input} of step {n} to '{value}'", "the {label} should say: {value}",
+        "make the {input} '{value}' instead", "reword the {label}: {value}")  # fmt: skip
+AT = ("run it {when} instead", "make it {when}", "move it to {when}", "change the time: {when}")
+IMPOSSIBLE = {"order a taxi for the caller": "taxi", "print the record and post it by mail": "print",
+              "book a meeting room for the team": "room", "fax the form to the vendor": "fax",
+              "make a pie chart of them": "chart", "order pizza for the team": "pizza",
+              "water the office plants": "plant",
+              "translate the description into german": "translat", "3d print a replacement part": "print",
+              "play a sound in the office": "sound"}  # ask -> the word of a step that could do it  # fmt: skip
+TEXT_INPUTS = ("message", "body", "subject", "work_note", "comment", "short_description", "log_message")
+WORDS = re.compile(r"[a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class Derived:
+    """An edit: the workflow it starts from, the instruction, the script (as the grammar writes it) and the
+    outline it must give, (name, parent) per step."""
+
+    kind: str
+    before: Workflow
+    instruction: str
+    script: dict[str, Any]
+    outline: list[tuple[str, int | None]]
+
+
+def derive(rng: random.Random, workflow: Workflow, catalog: Catalog) -> Derived | None:
+    """One edit, its kind chosen by weight; a change that does not fit the workflow falls back to another
+    change, a structural one first (never to an answer, which fits every workflow and would crowd the changes out)."""
+    structural = [_add_step, _add_step, _add_step, _remove_step, _remove_step, _add_condition, _add_try]
+    values = [_change_text, _change_time]
+    answers = [_already_done, _impossible]
+    make = rng.choice(structural + values + answers)
+    fallback = rng.sample(structural, len(structural)) + (values if rng.random() < 0.4 else [])
+    order = [make] + ([] if make in answers else fallback)
+    for kind in dict.fromkeys(order):
+        found = kind(rng, workflow, catalog)
+        if found is not None:
+            return found
+    return None
+
+
+async def edit_examples(
+    refs: Iterable[Reference], stage: EditStage, seed: int, tick: Callable[[], None] = lambda: None
+) -> tuple[list[SFTExample], list[str]]:
+    """One edit example per reference workflow where one fits; the references skipped, with why."""
+    rng = random.Random(seed)
+    out: list[SFTExample] = []
+    skipped: list[str] = []
+    for ref in refs:
+        tick()
+        if not isinstance(ref.expected, Workflow):
+            continue
+        catalog = await stage.pipeline.retriever.catalog(ref.tenant)
+        edit = derive(rng, ref.expected, catalog)
+        if edit is None:
+            skipped.append(f"{ref.id}: no edit fits")
+            continue
+        call = await stage.call(edit.before, edit.instruction, ref.tenant)
+        if problem := _check(edit, call.schema, catalog):
+            skipped.append(f"{ref.id} ({edit.kind}): {problem}")
+            continue
+        completion = json.dumps(edit.script, separators=(",", ":"))
+        out.append(SFTExample(id=f"{ref.id}:edit", stage="edit", prompt=call.prompt, completion=completion))
+    return out, skipped
+
+
+def _check(edit: Derived, schema: dict[str, Any], catalog: Catalog) -> str | None:
+    try:
+        jsonschema.validate(edit.script, schema)
+    except jsonschema.ValidationError:
+        return "the grammar does not offer the script (a step or table retrieval did not find)"
+    script = to_script(edit.script)
+    if script.answer is not None:
+        return None
+    try:
+        result = apply(edit.before, script, catalog).workflow
+    except ClientError as refused:
+        return str(refused)
+    return None if _outline(result) == edit.outline else "applied, the script gives another outline"
+
+
+def _outline(workflow: Workflow) -> list[tuple[str, int | None]]:
+    return [(s.name, s.parent) for s in workflow.components]
+
+
+def _without(workflow: Workflow, catalog: Catalog, *ops: Delete | Unwrap) -> Applied | None:
+    try:
+        return apply(workflow, EditScript(ops=list(ops)), catalog)
+    except ClientError:
+        return None
+
+
+def _phrase(annotation: str) -> str:
+    """An annotation as it reads inside a sentence: no end punctuation, a lower-case first word."""
+    text = " ".join(annotation.split()).rstrip(".!?;,")
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
+
+
+def _span(instruction: str, target: str) -> str:
+    """The grammar's annotation (a clause of the instruction) that best matches `target`."""
+    want = set(WORDS.findall(target.lower()))
+
+    def overlap(span: str) -> float:
+        words = set(WORDS.findall(span.lower()))
+        return len(words & want) / len(words | want) if words | want else 0.0
+
+    return max(spans(instruction) or [instruction], key=overlap)
+
+
+def _node(catalog: Catalog, step: Step, instruction: str) -> dict[str, Any]:
+    node: dict[str, Any] = {"do": step.name, "a": _span(instruction, step.annotation)}
+    table = next((i.value for i in step.inputs if i.name == "table"), None)
+    if takes_table(catalog, step.name) and table:
+        node["table"] = table
+    return node
+
+
+def _siblings(workflow: Workflow, step: Step) -> list[Step]:
+    return [s for s in workflow.components if s.parent == step.parent]
+
+
+def _children(workflow: Workflow, number: int) -> list[Step]:
+    return [s for s in workflow.components if s.parent == number]
+
+
+def _actions(workflow: Workflow, catalog: Catalog) -> list[Step]:
+    return [s for s in workflow.components if s.name in catalog.actions and not is_block(s.name)]
+
+
+def _add_step(rng: random.Random, workflow: Workflow, catalog: Catalog) -> Derived | None:
+    candidates = [s for s in _actions(workflow, catalog) if len(_siblings(workflow, s)) > 1]
+    if not candidates:
+        return None
+    step = rng.choice(candidates)
+    applied = _without(workflow, catalog, Delete(step=step.step))
+    if applied is None:
+        return None
+    siblings = _siblings(workflow, step)
+    k = siblings.index(step)
+    if k:  # after the previous sibling (its number is unchanged: it comes before the step taken out)
+        op: dict[str, Any] = {"op": "insert_after", "step": siblings[k - 1].step}
+    else:  # before the next one, whose number drops by one
+        op = {"op": "insert_before", "step": siblings[1].step - 1}
+    instruction = rng.choice(ADD).format(a=_phrase(step.annotation))
+    op["steps"] = [_node(catalog, step, instruction)]
+    return Derived("add_step", applied.workflow, instruction, {"ops": [op]}, _outline(workflow))
+
+
+def _remove_step(rng: random.Random, workflow: Workflow, catalog: Catalog) -> Derived | None:
+    candidates = [s for s in _actions(workflow, catalog) if len(_siblings(workflow, s)) > 1]
+    if not candidates:
+        return None
+    step = rng.choice(candidates)
+    applied = _without(workflow, catalog, Delete(step=step.step))
+    spec = catalog.step(step.name)
+    if applied is None or spec is None:
+        return None
+    instruction = rng.choice(REMOVE).format(a=_phrase(step.annotation), label=spec.label.lower(), n=step.step)
+    script = {"ops": [{"op": "delete", "step": step.step}]}
+    return Derived("remove_step", workflow, instruction, script, _outline(applied.workflow))
+
+
+def _unwrapped(workflow: Workflow, catalog: Catalog, block: Step, *first: Delete) -> tuple[Workflow, int, int] | None:
+    """The workflow without `block` (its steps one level up, after the `first` deletions), and the new
+    numbers of its first and last direct children."""
+    children = _children(workflow, block.step)
+    applied = _without(workflow, catalog, *first, Unwrap(step=block.step))
+    if applied is None or not children:
+        return None
+    new = {old: after for after, old in applied.origin.items()}
+    return applied.workflow, new[children[0].step], new[children[-1].step]
+
+
+def _add_condition(rng: random.Random, workflow: Workflow, catalog: Catalog) -> Derived | None:
+    ifs = [s for s in workflow.components if s.name == "if"]
+    if not ifs:
+        return None
+    block = rng.choice(ifs)
+    siblings = _siblings(workflow, block)
+    after = siblings[siblings.index(block) + 1 :]
+    if after and after[0].name in ("else_if", "else"):
+        return None
+    found = _unwrapped(workflow, catalog, block)
+    if found is None:
+        return None
+    before, first, last = found
+    condition = _phrase(block.annotation)
+    if not condition.lower().startswith(("if ", "when ", "for ", "unless ", "in case ", "only ")):
+        condition = "if " + condition
+    instruction = rng.choice(ONLY).format(a=condition)
+    script = {"ops": [{"op": "wrap", "first": first, "last": last, "block": "if", "a": _span(instruction, condition)}]}
+    return Derived("add_condition", before, instruction, script, _outline(workflow))
+
+
+def _add_try(rng: random.Random, workflow: Workflow, catalog: Catalog) -> Derived | None:
+    for block in workflow.components:
+        siblings = _siblings(workflow, block)
+        after = siblings[siblings.index(block) + 1 :]
+        if block.name != "try" or not after or after[0].name != "catch":
+            continue
+        handlers = _children(workflow, after[0].step)
+        if not handlers or any(is_block(h.name) or h.name not in catalog.actions for h in handlers):
+            return None
+        found = _unwrapped(workflow, catalog, block, Delete(step=after[0].step))
+        if found is None:
+            return None
+        before, first, last = found
+        head = rng.choice(FAILS)
+        instruction = f"{head}, " + " and ".join(_phrase(h.annotation) for h in handlers)
+        catch = [_node(catalog, h, instruction) for h in handlers]
+        op = {"op": "wrap", "first": first, "last": last, "block": "try", "a": _span(instruction, head), "catch": catch}
+        return Derived("wrap_try", before, instruction, {"ops": [op]}, _outline(workflow))
+    return None
+
+
+def _change_text(rng: random.Random, workflow: Workflow, catalog: Catalog) -> Derived | None:
+    texts = [(s, i) for s in _actions(workflow, catalog) for i in s.inputs
+             if i.name in TEXT_INPUTS and "{{" not in i.value and i.value.strip()]  # fmt: skip
+    if not texts:
+        return None
+    step, chosen = rng.choice(texts)
+    spec = catalog.step(step.name)
+    other = rng.choice([m for m in MESSAGES if m != chosen.value])
+    inputs = [Input(name=i.name, value=other) if i is chosen else i for i in step.inputs]
+    steps = [s.model_copy(update={"inputs": inputs}) if s is step else s for s in workflow.components]
+    before = workflow.model_copy(update={"components": steps})
+    label = spec.label.lower() if spec else step.name
+    instruction = rng.choice(TEXT).format(input=chosen.name.replace("_", " "), n=step.step, label=label,
+                                          value=chosen.value)  # fmt: skip
+    script = {"ops": [{"op": "set", "step": step.step, "input": chosen.name}]}
+    return Derived("change_value", before, instruction, script, _outline(workflow))
+
+
+def _change_time(rng: random.Random, workflow: Workflow, catalog: Catalog) -> Derived | None:
+    trigger = workflow.trigger
+    time = next((i for i in trigger.inputs if i.name == "time"), None) if trigger else None
+    if trigger is None or time is None or not re.fullmatch(r"\d\d:\d\d:\d\d", time.value):
+        return None
+    hour, minute = int(time.value[:2]), time.value[3:5]
+    other = f"{(hour + rng.randint(1, 23)) % 24:02d}:{minute}:00"
+    inputs = [Input(name="time", value=other) if i is time else i for i in trigger.inputs]
+    before = workflow.model_copy(update={"trigger": trigger.model_copy(update={"inputs": inputs})})
+    clock = f"{hour % 12 or 12}{'' if minute == '00' else ':' + minute}{'am' if hour < 12 else 'pm'}"
+    when = rng.choice((f"at {clock}", f"at {time.value[:5]}", f"{clock}"))
+    script = {"ops": [{"op": "set", "step": 0, "input": "time"}]}
+    return Derived("change_value", before, rng.choice(AT).format(when=when), script, _outline(workflow))
+
+
+def _already_done(rng: random.Random, workflow: Workflow, catalog: Catalog) -> Derived | None:
+    steps = _actions(workflow, catalog)
+    if not steps:
+        return None
+    instruction = rng.choice(ALREADY).format(a=_phrase(rng.choice(steps).annotation))
+    return Derived("no_change", workflow, instruction, {"answer": NO_CHANGE}, _outline(workflow))
+
+
+def _impossible(rng: random.Random, workflow: Workflow, catalog: Catalog) -> Derived | None:
+    ask = rng.choice(list(IMPOSSIBLE))
+    steps = " ".join(f"{name} {spec.label} {spec.description}" for name, spec in catalog.actions.items()).lower()
+    if IMPOSSIBLE[ask] in steps:
+        return None  # the tenant may have a step for it
+    instruction = rng.choice(("also {a}", "{a} too", "and {a}", "can it {a}?")).format(a=ask)
+    return Derived("impossible", workflow, instruction, {"answer": CANNOT}, _outline(workflow))

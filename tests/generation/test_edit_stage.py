@@ -12,10 +12,10 @@ from jsonschema import Draft202012Validator
 
 from flowgen.catalog import Catalog, load_catalog
 from generation.editing.grammar import edit_schema
-from generation.editing.stage import EditResult, EditStage, InvalidWorkflow
+from generation.editing.stage import EditStage, InvalidWorkflow
 from generation.engines import Completion
 from generation.pipeline import Pipeline
-from retrieval.suggest import Retriever
+from tests.fakes import Suggestions
 from tests.generation.test_editing import reference
 
 Answer = Callable[[str, dict[str, Any]], dict[str, Any]]
@@ -39,30 +39,9 @@ class Scripted:
         return Completion(text=json.dumps(answer), tokens=10, finish_reason="stop")
 
 
-class Suggestions:
-    """Retrieval as fixed lists: the tests choose what the grammar may offer."""
-
-    def __init__(self, steps: list[str], tables: list[str]) -> None:
-        self.suggested, self.found = steps, tables
-
-    async def catalog(self, tenant: str) -> Catalog:
-        return load_catalog(tenant)
-
-    async def steps(self, requirement: str, tenant: str, k: int) -> list[str]:
-        return self.suggested
-
-    async def tables(self, query: str, tenant: str, k: int) -> list[str]:
-        return self.found
-
-    async def columns(self, table: str, query: str, tenant: str, k: int) -> list[str]:
-        return []
-
-    async def in_scope(self, requirement: str) -> float:
-        return 1.0
-
-
 def stage(engine: Scripted) -> EditStage:
-    return EditStage(Pipeline(engine, Suggestions(["send_email", "log"], ["incident"]), "compact"))  # type: ignore[arg-type]
+    suggestions = Suggestions(load_catalog("core"), ["send_email", "log"], ["incident"])
+    return EditStage(Pipeline(engine, suggestions, "compact"))  # type: ignore[arg-type]
 
 
 def test_an_added_step_costs_one_script_call_and_one_inputs_call(core: Catalog) -> None:
@@ -145,34 +124,3 @@ def test_tenant_actions_come_from_the_suggestions() -> None:
     schema = edit_schema(reference("test-002"), banking, "freeze it", [*custom, "log"], ["incident"])
     names = json.dumps(schema)
     assert all(f'"{a}"' in names for a in custom)
-
-
-@pytest.mark.slow
-def test_the_served_model_edits_within_the_grammar(core_retriever: Retriever) -> None:
-    """End to end on the configured model (minutes): whatever it answers is one of the outcomes, the steps the
-    diff does not name are kept exactly, and the cost is one script call plus one per new or changed step."""
-    from flowgen.evaluation.edits import step_keys
-    from flowgen.settings import Settings
-    from generation.engines import build_engine
-    from generation.pipeline import InProcess
-
-    before = reference("test-024")
-
-    async def edit() -> EditResult:
-        engine = build_engine(Settings())
-        try:
-            return await EditStage(Pipeline(engine, InProcess(core_retriever))).run(
-                before, "also post each resolved incident's number in #problems on slack", "core"
-            )
-        finally:
-            await engine.close()
-
-    result = asyncio.run(edit())
-    assert result.outcome in ("edited", "no change needed", "the catalog cannot do this", "refused")
-    assert result.calls <= 1 + len(result.changed) and result.tokens > 0
-    if result.outcome == "edited":
-        assert result.report.structure_errors == []
-        kept = (step_keys(before) & step_keys(result.workflow)).total()
-        assert kept >= len(before.components) - sum(1 for line in result.diff if line[0] in "-~>")
-    else:
-        assert result.workflow == before

@@ -9,13 +9,16 @@ from typing import Any
 import pytest
 
 from flowgen.errors import ClientError, UnknownTenantError
+from flowgen.evaluation.edits import step_keys
 from flowgen.settings import Settings
 from flowgen.workflow import Workflow
+from generation.editing.stage import EditStage
 from generation.engines.vllm import VLLMEngine
 from generation.model import served_model
 from generation.pipeline import InProcess, Pipeline
 from retrieval.suggest import Retriever
 from tests.conftest import PAPER, assert_max_tokens_is_a_failure, max_calls
+from tests.generation.test_editing import reference
 
 pytestmark = pytest.mark.slow
 
@@ -59,3 +62,19 @@ def test_bad_input_is_a_clear_error(pipeline: Pipeline, run: asyncio.Runner) -> 
 
 def test_max_tokens_is_a_failure_not_invalid_json(engine: VLLMEngine, run: asyncio.Runner) -> None:
     assert_max_tokens_is_a_failure(engine, run)
+
+
+def test_the_served_model_edits_within_the_grammar(pipeline: Pipeline, run: asyncio.Runner) -> None:
+    """Whatever the configured model answers is one of the outcomes, the steps the diff does not name are
+    kept exactly, and the cost is one script call plus one per new or changed step."""
+    before = reference("test-024")
+    instruction = "also post each resolved incident's number in #problems on slack"
+    result = run.run(EditStage(pipeline).run(before, instruction, "core"))
+    assert result.outcome in ("edited", "no change needed", "the catalog cannot do this", "refused")
+    assert result.calls <= 1 + len(result.changed) and result.tokens > 0
+    if result.outcome == "edited":
+        assert result.report.structure_errors == []
+        kept = (step_keys(before) & step_keys(result.workflow)).total()
+        assert kept >= len(before.components) - sum(1 for line in result.diff if line[0] in "-~>")
+    else:
+        assert result.workflow == before

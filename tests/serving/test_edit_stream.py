@@ -9,7 +9,8 @@ import pytest
 
 from flowgen.catalog import Catalog
 from flowgen.settings import Settings
-from tests.generation.test_edit_stage import Scripted, Suggestions
+from tests.fakes import Suggestions
+from tests.generation.test_edit_stage import Scripted
 from tests.generation.test_editing import reference
 from tests.local_serving import local_api
 
@@ -30,7 +31,7 @@ def test_an_edit_streams_its_script_then_the_new_steps_inputs_then_the_result(
     before = reference("test-024").model_dump(mode="json", exclude_none=True)
     body = {"workflow": before, "instruction": "also email each caller", "tenant": "core"}
     engine = Scripted(lambda p, s: INSERT, lambda p, s: EMAIL)
-    with local_api(monkeypatch, Suggestions(["send_email", "log"], ["incident"]), engine, Settings()) as client:
+    with local_api(monkeypatch, Suggestions(core, ["send_email", "log"], ["incident"]), engine, Settings()) as client:
         streamed = client.post("/v1/workflows:editStream", json=body)
         blank = client.post("/v1/workflows:editStream", json={**body, "instruction": "  "})
         broken = {**before, "components": [{**before["components"][0], "name": "teleport"}, *before["components"][1:]]}

@@ -25,6 +25,7 @@ from generation.engines import GenerationFailed
 from generation.pipeline import Pipeline
 from serving.schemas import Pinned
 from tests.conftest import FIXTURES, PAPER
+from tests.fakes import Suggestions
 
 SHOTS = Path(__file__).parents[2] / "out" / "page"
 CHROMIUM = "/usr/bin/chromium"
@@ -35,28 +36,6 @@ ADMIN = {"Authorization": "Bearer admin-token"}
 
 
 # ---- the pinned names reach the suggestions (in process) -------------------------------------
-class Suggestions:
-    """Retrieval that suggests fixed steps and tables: what the pipeline adds to them is what it was given."""
-
-    def __init__(self, catalog: Catalog) -> None:
-        self.core = catalog
-
-    async def catalog(self, tenant: str) -> Catalog:
-        return self.core
-
-    async def steps(self, requirement: str, tenant: str, k: int) -> list[str]:
-        return ["record_update", "look_up_records", "update_record"]
-
-    async def tables(self, query: str, tenant: str, k: int) -> list[str]:
-        return ["sys_user", "incident"]
-
-    async def columns(self, table: str, query: str, tenant: str, k: int) -> list[str]:
-        return []
-
-    async def in_scope(self, requirement: str) -> float:
-        return 1.0
-
-
 class OutlineOnly:
     """Records the outline call's schema, then fails it (nothing after the outline matters here)."""
 
@@ -75,7 +54,8 @@ def enums(node: Any) -> list[list[Any]]:
 
 def test_pinned_tables_come_first_and_pinned_steps_are_offered(core: Catalog) -> None:
     engine = OutlineOnly()
-    pipeline = Pipeline(engine, Suggestions(core))  # type: ignore[arg-type]
+    suggestions = Suggestions(core, ["record_update", "look_up_records", "update_record"], ["sys_user", "incident"])
+    pipeline = Pipeline(engine, suggestions)  # type: ignore[arg-type]
     with pytest.raises(GenerationFailed):
         asyncio.run(pipeline.run(PAPER, "core", perfect_steps=["send_email"], pinned_tables=["problem", "incident"]))
     offered = enums(engine.schema)

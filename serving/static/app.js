@@ -457,26 +457,31 @@ async function generate() {
   const { requirement, tables, steps } = prepare($("#requirement").value);
   resetView(requirement);
   setPhase("waiting", "Waiting for the outline…");
+  await streamed("v1/workflows:stream", { requirement, tenant, pinned: { tables, steps } }, onEvent, "workflow", () => {
+    for (const node of cards()) if (node.dataset.mark === "working") mark(node.dataset.step, "waiting");
+    setPhase("stopped", "Stopped: the stream is closed, so the server cancels the generation.");
+  });
+}
+
+// POSTs `body` to a streaming endpoint and hands each event to `handle`, until the `done` state; Stop aborts
+// the request (closing the stream cancels the work on the server) and `stopped` shows what that left.
+async function streamed(path, body, handle, what, stopped) {
   const controller = new AbortController();
   page.controller = controller;
   page.runs += 1;
   try {
-    const response = await fetch("v1/workflows:stream", {
+    const response = await fetch(path, {
       method: "POST",
       headers: headers(true),
-      body: JSON.stringify({ requirement, tenant, pinned: { tables, steps } }),
+      body: JSON.stringify(body),
       signal: controller.signal,
     });
     if (!response.ok) throw await failure(response);
-    for await (const [kind, data] of events(response.body)) onEvent(kind, data);
-    if ($("#status").dataset.state !== "done") throw new ServerError("the stream ended before the workflow was done");
+    for await (const [kind, data] of events(response.body)) handle(kind, data);
+    if ($("#status").dataset.state !== "done") throw new ServerError(`the stream ended before the ${what} was done`);
   } catch (error) {
-    if (controller.signal.aborted) {
-      for (const node of cards()) if (node.dataset.mark === "working") mark(node.dataset.step, "waiting");
-      setPhase("stopped", "Stopped: the stream is closed, so the server cancels the generation.");
-    } else {
-      setPhase("error", `Error: ${error.message}`);
-    }
+    if (controller.signal.aborted) stopped();
+    else setPhase("error", `Error: ${error.message}`);
   } finally {
     page.controller = null;
   }
@@ -516,27 +521,11 @@ function onEditEvent(kind, data, before) {
 
 async function applyFollowUp() {
   const before = page.answer;
-  const instruction = $("#instruction").value;
+  const body = { workflow: before, instruction: $("#instruction").value, tenant: $("#tenant").value || "core" };
   setPhase("waiting", "Waiting for the edit script…");
-  const controller = new AbortController();
-  page.controller = controller;
-  page.runs += 1;
-  try {
-    const response = await fetch("v1/workflows:editStream", {
-      method: "POST",
-      headers: headers(true),
-      body: JSON.stringify({ workflow: before, instruction, tenant: $("#tenant").value || "core" }),
-      signal: controller.signal,
-    });
-    if (!response.ok) throw await failure(response);
-    for await (const [kind, data] of events(response.body)) onEditEvent(kind, data, before);
-    if ($("#status").dataset.state !== "done") throw new ServerError("the stream ended before the edit was done");
-  } catch (error) {
-    if (controller.signal.aborted) setPhase("stopped", "Stopped: the edit is cancelled; the workflow is unchanged.");
-    else setPhase("error", `Error: ${error.message}`);
-  } finally {
-    page.controller = null;
-  }
+  await streamed("v1/workflows:editStream", body, (kind, data) => onEditEvent(kind, data, before), "edit", () =>
+    setPhase("stopped", "Stopped: the edit is cancelled; the workflow is unchanged."),
+  );
 }
 
 function undo() {

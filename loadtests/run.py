@@ -96,11 +96,9 @@ def big_catalog(tables: int) -> dict[str, Any]:
 
 def _import(url: str, tokens: dict[str, str], phase: Phase) -> None:
     """Onboard a new tenant with a large catalog through the API; record how long it took and its status."""
-    admin = next((t for t, tenant in tokens.items() if tenant == "*"), None)
-    headers = {"Authorization": f"Bearer {admin}"} if admin else {}
     body = {"tenant": f"loadtest_import_{int(time.time())}", "catalog": big_catalog(phase.imports)}
     started = time.time()
-    response = httpx.post(f"{url}/v1/tenants", json=body, headers=headers, timeout=3600)
+    response = httpx.post(f"{url}/v1/tenants", json=body, headers=_bearer(tokens, "*"), timeout=3600)
     phase.imported = {"tables": phase.imports, "seconds": round(time.time() - started, 1),
                       "status": response.status_code}  # fmt: skip
 
@@ -269,10 +267,14 @@ def main(argv: list[str] | None = None) -> int:
 def _warm_up(url: str, tokens: dict[str, str]) -> None:
     """One workflow before the phases: the first after a start pays for cold caches and the engine's first
     compilations, which is not the latency a load test is after."""
-    token = next((t for t, tenant in tokens.items() if tenant in ("*", "core")), None)
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
     body = {"requirement": "When an incident is resolved, close its incident tasks.", "tenant": "core"}
-    httpx.post(f"{url}/v1/workflows", json=body, headers=headers, timeout=600).raise_for_status()
+    httpx.post(f"{url}/v1/workflows", json=body, headers=_bearer(tokens, "*", "core"), timeout=600).raise_for_status()
+
+
+def _bearer(tokens: dict[str, str], *tenants: str) -> dict[str, str]:
+    """The Authorization header of the first token for one of `tenants` (none on a service without tokens)."""
+    token = next((t for t, tenant in tokens.items() if tenant in tenants), None)
+    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 def _start_service(out: Path, stack: ExitStack) -> tuple[str, dict[str, str]]:

@@ -106,8 +106,8 @@ def run_cmd(
         Path | None, typer.Option(help="Continue from this trained adapter (e.g. the shipped one) on more data.")
     ] = None,
     edits: Annotated[
-        bool, typer.Option("--edits/--no-edits", help="Add every edit example (`flowgen train edits`), where written.")
-    ] = True,
+        int | None, typer.Option(help="Add the first N edit examples (`flowgen train edits`; default all; 0: none).")
+    ] = None,
 ) -> None:
     """Train a LoRA adapter on the SFT examples (`--skip` and `--limit` count the stages' examples; the edit
     examples come on top); rerun the same command to resume after an interruption."""
@@ -124,8 +124,8 @@ def run_cmd(
     rng = random.Random(cfg.seed)
     examples = [e for e in examples if e.stage == "outline" or rng.random() < inputs_share]
     examples = examples[skip:][:limit]
-    if edits and (folder / "train.edit.jsonl").is_file():
-        examples += load_models(folder / "train.edit.jsonl", SFTExample)
+    if edits != 0 and (folder / "train.edit.jsonl").is_file():
+        examples += load_models(folder / "train.edit.jsonl", SFTExample)[:edits]
         dev += load_models(folder / "dev.edit.jsonl", SFTExample)
     run = out or settings.training_dir / "run"
     model = base_model(settings)

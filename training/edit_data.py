@@ -171,14 +171,20 @@ def _actions(workflow: Workflow, catalog: Catalog) -> list[Step]:
     return [s for s in workflow.components if s.name in catalog.actions and not is_block(s.name)]
 
 
-def _add_step(rng: random.Random, workflow: Workflow, catalog: Catalog) -> Derived | None:
+def _taken_out(rng: random.Random, workflow: Workflow, catalog: Catalog) -> tuple[Step, Applied] | None:
+    """An action step that can go (it has siblings, nothing depends on it) and the workflow without it."""
     candidates = [s for s in _actions(workflow, catalog) if len(_siblings(workflow, s)) > 1]
     if not candidates:
         return None
     step = rng.choice(candidates)
     applied = _without(workflow, catalog, Delete(step=step.step))
-    if applied is None:
+    return (step, applied) if applied is not None and catalog.step(step.name) else None
+
+
+def _add_step(rng: random.Random, workflow: Workflow, catalog: Catalog) -> Derived | None:
+    if (found := _taken_out(rng, workflow, catalog)) is None:
         return None
+    step, applied = found
     siblings = _siblings(workflow, step)
     k = siblings.index(step)
     if k:  # after the previous sibling (its number is unchanged: it comes before the step taken out)
@@ -191,15 +197,11 @@ def _add_step(rng: random.Random, workflow: Workflow, catalog: Catalog) -> Deriv
 
 
 def _remove_step(rng: random.Random, workflow: Workflow, catalog: Catalog) -> Derived | None:
-    candidates = [s for s in _actions(workflow, catalog) if len(_siblings(workflow, s)) > 1]
-    if not candidates:
+    if (found := _taken_out(rng, workflow, catalog)) is None:
         return None
-    step = rng.choice(candidates)
-    applied = _without(workflow, catalog, Delete(step=step.step))
-    spec = catalog.step(step.name)
-    if applied is None or spec is None:
-        return None
-    instruction = rng.choice(REMOVE).format(a=_phrase(step.annotation), label=spec.label.lower(), n=step.step)
+    step, applied = found
+    label = catalog.actions[step.name].label.lower()
+    instruction = rng.choice(REMOVE).format(a=_phrase(step.annotation), label=label, n=step.step)
     script = {"ops": [{"op": "delete", "step": step.step}]}
     return Derived("remove_step", workflow, instruction, script, _outline(applied.workflow))
 

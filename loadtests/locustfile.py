@@ -108,7 +108,7 @@ class Author(HttpUser):
                     last = line.removeprefix("data: ")
                 elif line and line.startswith("event: "):
                     kinds.append(line.removeprefix("event: "))
-                    if len(kinds) == 1:
+                    if len(kinds) == 1 and kinds[0] != "done":  # "done" first: refused, no outline to time
                         events.request.fire(request_type="SSE", name="stream: time to outline",
                                             response_time=(time.perf_counter() - start) * 1000, response_length=0,
                                             exception=None if kinds[0] == "outline" else Exception(kinds[0]),

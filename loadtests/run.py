@@ -186,6 +186,13 @@ def bottleneck(prometheus: LocalPrometheus, phase: Phase) -> dict[str, Any]:
     return found
 
 
+def extremes(phases: list[Phase]) -> tuple[Phase, Phase]:
+    """The phases with the fewest and the most users, leaving out import phases (the first of equals): the
+    concurrency ratio and the bottleneck are read there."""
+    plain = [p for p in phases if not p.imports] or phases
+    return min(plain, key=lambda p: p.users), max(plain, key=lambda p: p.users)
+
+
 def report(phases: list[Phase], slo: SLO, broken: list[str], where: dict[str, Any], command: str) -> str:
     lines = [f"`{command}`", "", "| users | endpoint | requests | failed | requests/s | p50 s | p95 s | p99 s |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
@@ -197,11 +204,12 @@ def report(phases: list[Phase], slo: SLO, broken: list[str], where: dict[str, An
     lines += ["", "| users | seconds | workflows/s |", "| --- | --- | --- |"]
     lines += [f"| {p.label} | {p.ended - p.started:.0f} | {p.workflows_per_s:.3f} |" for p in phases]
     lines += [f"\nImport during the {p.label} phase: {p.imported}" for p in phases if p.imports]
-    if len(phases) > 1 and phases[0].workflows_per_s:
-        ratio = phases[-1].workflows_per_s / phases[0].workflows_per_s
-        lines += ["", f"workflows/s at {phases[-1].users} users / at {phases[0].users}: **{ratio:.2f}x**"]
+    least, most = extremes(phases)
+    if most is not least and least.workflows_per_s:
+        ratio = most.workflows_per_s / least.workflows_per_s
+        lines += ["", f"workflows/s at {most.users} users / at {least.users}: **{ratio:.2f}x**"]
     if where:
-        lines += ["", f"Where the time went at {phases[-1].users} users (Prometheus, the service's metrics):", ""]
+        lines += ["", f"Where the time went at {most.users} users (Prometheus, the service's metrics):", ""]
         for label, value in where.items():
             shown = value if not isinstance(value, dict) else {k: round(v, 3) for k, v in value.items()}
             lines.append(f"- {label}: {round(value, 3) if isinstance(value, float) else shown}")
@@ -213,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m loadtests.run", description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="a running service (its tokens in --tokens); default: start one here")
     parser.add_argument("--tokens", default="{}", help="JSON token -> tenant of the service given by --url")
-    parser.add_argument("--phases", default="1:60,16:150", help="users:seconds,... (default %(default)s)")
+    parser.add_argument("--phases", default="1:60,4:150", help="users:seconds,... (default %(default)s)")
     parser.add_argument("--max-requests", type=int, default=500, help="per phase (default %(default)s)")
     parser.add_argument(
         "--import-tables",
@@ -242,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"phase: {phase.label} users for {phase.seconds} s", file=sys.stderr, flush=True)
             locust(url, phase, tokens, args.max_requests, args.out)
             time.sleep(5)  # cancelled requests drain; Ray and Prometheus catch up
-        where = bottleneck(prometheus, phases[-1]) if prometheus else {}
+        where = bottleneck(prometheus, extremes(phases)[1]) if prometheus else {}
         if prometheus:  # a panel or rule that stayed empty through the whole run
             where["empty panels and rules"] = [
                 q.source for q in queries() if not prometheus.has_data(q.expr, phases[0].started)

@@ -6,7 +6,7 @@ import pytest
 
 from flowgen.catalog.limits import CatalogLimits
 from flowgen.catalog.model import CatalogFile
-from loadtests.run import SLO, Phase, big_catalog, broken_slos, parse_phases
+from loadtests.run import SLO, Phase, big_catalog, broken_slos, extremes, parse_phases, report
 
 
 def test_phases_parse_with_an_optional_import() -> None:
@@ -32,3 +32,14 @@ def test_a_slow_endpoint_a_5xx_and_a_failed_import_break_the_slos() -> None:
     assert "p95 300.0 s > 240 s" in broken[0] and "answers >= 500" in broken[2] and "import" in broken[3]
     phase.rows, phase.failures, phase.imported = [{**row, "p95_s": 10.0}], [], {"status": 201}
     assert broken_slos([phase], SLO()) == []
+
+
+def test_the_concurrency_ratio_compares_the_busiest_plain_phase_with_the_quietest() -> None:
+    """Whatever the order of the phases, and however many users an import phase has."""
+    row = {"name": "POST /v1/workflows", "requests": 0, "failures": 0, "rps": 0.0, "p50_s": 1.0, "p95_s": 1.0,
+           "p99_s": 1.0}  # fmt: skip
+    phases = [Phase(users, 100, imports=imports, started=0.0, ended=100.0, rows=[{**row, "requests": done}])
+              for users, imports, done in [(16, 0, 12), (1, 0, 4), (32, 300, 20), (4, 0, 8)]]  # fmt: skip
+    least, most = extremes(phases)
+    assert (least.users, most.users) == (1, 16)
+    assert "workflows/s at 16 users / at 1: **3.00x**" in report(phases, SLO(), [], {}, "python -m loadtests.run")

@@ -83,8 +83,11 @@ def input_schema(spec: InputSpec, scope: Offer, table: str | None, candidates: l
             return None
         return {"type": "string", "pattern": "^" + _query(left, fields, kind == "field_values") + "$"}
     if kind in ("record", "records"):
-        options = scope.of(kind)
-        return {"enum": options} if options else None
+        # a step's `record` is a record of its `table` (the catalog's "Table of the record"): no pill to a record
+        # of another table, such as the user of the trigger updated as an incident
+        of = table if spec.name == "record" else None
+        fits = [p for p in scope.pills if p.type == kind and (not of or not p.table or catalog.related(p.table, of))]
+        return {"enum": [p.text for p in fits]} if fits else None
     if kind == "reference":
         options = scope.of("field", "record")
         name = {"type": "string", "pattern": f"^{NAME}$"}

@@ -36,17 +36,26 @@ class Catalog:
     def step(self, name: str) -> Action | FlowLogic | None:
         return self.actions.get(name) or self.flow_logic.get(name)
 
-    def columns(self, table: str) -> dict[str, Column]:
-        """Columns of `table`, inherited ones included (as `incident` extends `task`)."""
-        out: dict[str, Column] = {}
+    def lineage(self, table: str) -> list[Table]:
+        """`table` and the tables it extends, nearest first (`incident`, `task`)."""
         chain: list[Table] = []
         current = self.tables.get(table)
         while current is not None and current not in chain:
             chain.append(current)
             current = self.tables.get(current.extends) if current.extends else None
-        for ancestor in reversed(chain):
+        return chain
+
+    def columns(self, table: str) -> dict[str, Column]:
+        """Columns of `table`, inherited ones included (as `incident` extends `task`)."""
+        out: dict[str, Column] = {}
+        for ancestor in reversed(self.lineage(table)):
             out.update({column.name: column for column in ancestor.columns})
         return out
+
+    def related(self, one: str, other: str) -> bool:
+        """Whether a record of one table can be a record of the other: the same table, or one extends the
+        other (a `task` record may be an incident; an incident is a task)."""
+        return any(t.name == other for t in self.lineage(one)) or any(t.name == one for t in self.lineage(other))
 
     def resolve_path(self, table: str, path: list[str]) -> tuple[Column | None, str | None]:
         """Follow a dot-walk (`caller_id.manager.email`) from `table`.

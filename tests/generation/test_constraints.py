@@ -79,8 +79,8 @@ def test_accepted_outlines_become_valid_workflows(data: st.DataObject, core: Cat
 
 # A look-up inside a parallel branch and inside a try, each followed by steps that would like its record: outside the
 # block (in the other branch, in the catch, after it) the platform hides it, so the grammar must not offer it.
-_LOOK = {"do": "look_up_record", "a": "find all incidents where the user is the assignee", "table": "incident"}
-_UPDATE = {"do": "update_record", "a": "Assign them to their manager", "table": "incident"}
+_LOOK = {"do": "look_up_record", "a": "find all incidents where the user is the assignee", "table": "sys_user"}
+_UPDATE = {"do": "update_record", "a": "Assign them to their manager", "table": "sys_user"}
 SEALED_OUTLINE = {
     "trigger": {"type": "record_update", "a": "Every time a user becomes inactive", "table": "sys_user"},
     "steps": [
@@ -144,3 +144,24 @@ def test_spans_are_pieces_of_the_requirement() -> None:
     found = spans(REQUIREMENT)
     assert "find all incidents where the user is the assignee" in found
     assert all(" ".join(s.split()) in " ".join(REQUIREMENT.split()) for s in found)
+
+
+def test_a_record_input_is_offered_only_records_of_its_steps_table(core: Catalog) -> None:
+    """The paper's flow: inside the loop over the incidents found, the update's record is the loop's item, never
+    the trigger's user (a pill the scope shows but whose record is not an incident); a step with no record of its
+    table in scope cannot be filled (a failure the user sees) rather than filled wrong."""
+    incident = _UPDATE | {"table": "incident"}
+    outline = {
+        "trigger": {"type": "record_update", "a": "Every time a user becomes inactive", "table": "sys_user"},
+        "steps": [incident, {"for_each": "Assign them to their manager", "find": "find all incidents where the user is "
+                             "the assignee", "table": "incident", "then": [incident]}, _UPDATE],
+    }  # fmt: skip
+    plan = to_plan(outline)
+    assert [(s.step, s.name, plan.tables.get(s.step)) for s in plan.steps] == [
+        (1, "update_record", "incident"), (2, "look_up_records", "incident"), (3, "for_each", None),
+        (4, "update_record", "incident"), (5, "update_record", "sys_user")]  # fmt: skip
+    with pytest.raises(Unfillable, match="'record' of update_record"):
+        step_schema(core, plan, 1, TABLES)  # before the look-up: no incident record in scope
+    offered = step_schema(core, plan, 4, TABLES)[0]["properties"]["record"]["enum"]
+    assert "{{step_3.item}}" in offered and "{{record_update.current}}" not in offered
+    assert step_schema(core, plan, 5, TABLES)[0]["properties"]["record"]["enum"][0] == "{{record_update.current}}"

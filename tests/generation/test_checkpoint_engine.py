@@ -58,9 +58,9 @@ def test_each_constraint_goes_to_its_measured_library() -> None:
     catalog = load_catalog("core")
     outline = outline_schema(catalog, PAPER, ["record_update"], ["look_up_records", "update_record"], ["incident"])
     trigger = {"type": "record_update", "a": "Every time a user becomes inactive", "table": "sys_user"}
-    step = {"do": "update_record", "a": "Assign them to their manager", "table": "incident"}
+    step = {"do": "update_record", "a": "Assign them to their manager", "table": "sys_user"}  # the user's record
     plan = to_plan({"trigger": trigger, "steps": [step]})
-    inputs, _ = step_schema(catalog, plan, 1, ["incident"])
+    inputs, _ = step_schema(catalog, plan, 1, ["sys_user"])
     assert backend_for(outline) == "xgrammar"
     assert backend_for(inputs) == "llguidance"
 

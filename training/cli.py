@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
 from typing import Annotated
@@ -16,7 +17,7 @@ from flowdata.splits import load_split
 from flowgen.commandline import settings_of
 from flowgen.console import err, progress
 from flowgen.errors import FlowGenError
-from flowgen.evaluation.records import load_models, write_jsonl
+from flowgen.evaluation.records import Reference, load_models, write_jsonl
 from flowgen.settings import Settings
 from generation.editing.stage import EditStage
 from generation.model import base_model
@@ -39,6 +40,30 @@ def sft_dir(settings: Settings) -> Path:
     return settings.training_dir / "sft"
 
 
+Built = tuple[list[SFTExample], list[str]]  # the examples and the references skipped, with why
+Build = Callable[[list[Reference], InProcess, Callable[[], None]], Awaitable[Built]]
+
+
+def _write_examples(settings: Settings, limit: int | None, what: str, suffix: str, build: Build) -> None:
+    """For train and dev: the examples `build` makes of each reference, with real retrieval, into
+    sft/<split><suffix>.jsonl, with their count per stage and the references skipped."""
+    retriever = Retriever.open(settings)
+    try:
+        retriever.sync_all()
+        for split in ("train", "dev"):
+            refs = load_split(settings.dataset_dir, split)[:limit]
+            with progress() as bar:
+                task = bar.add_task(f"{what} ({split})", total=len(refs))
+                found, skipped = asyncio.run(build(refs, InProcess(retriever), partial(bar.advance, task)))
+            path = sft_dir(settings) / f"{split}{suffix}.jsonl"
+            write_jsonl(path, found)
+            stages = dict(Counter(e.stage for e in found))
+            example = f", e.g. {skipped[0]}" if skipped else ""
+            err.print(f"{path}: {stages}; {len(skipped)} skipped{example}")
+    finally:
+        retriever.index.client.close()
+
+
 @app.command("data")
 def data_cmd(
     ctx: typer.Context,
@@ -46,22 +71,9 @@ def data_cmd(
 ) -> None:
     """Write <data_dir>/training/sft/{train,dev}.jsonl: every stage call the pipeline makes for each reference."""
     settings = settings_of(ctx)
-    retriever = Retriever.open(settings)
-    try:
-        retriever.sync_all()
-        for split in ("train", "dev"):
-            refs = load_split(settings.dataset_dir, split)[:limit]
-            with progress() as bar:
-                task = bar.add_task(f"SFT examples ({split})", total=len(refs))
-                found, skipped = asyncio.run(
-                    examples_of(refs, InProcess(retriever), settings.engine.prompt_style, partial(bar.advance, task))
-                )
-            path = sft_dir(settings) / f"{split}.jsonl"
-            write_jsonl(path, found)
-            stages = {s: sum(e.stage == s for e in found) for s in ("outline", "inputs")}
-            err.print(f"{path}: {stages}; {len(skipped)} skipped" + (f", e.g. {skipped[0]}" if skipped else ""))
-    finally:
-        retriever.index.client.close()
+    style = settings.engine.prompt_style
+    _write_examples(settings, limit, "SFT examples", "",
+                    lambda refs, suggester, tick: examples_of(refs, suggester, style, tick))  # fmt: skip
 
 
 @app.command("edits")
@@ -73,21 +85,12 @@ def edits_cmd(
     """Write <data_dir>/training/sft/{train,dev}.edit.jsonl: an edit of each reference workflow, prompted as the
     edit stage prompts (training/edit_data.py); `train run` adds them to the stages' examples."""
     settings = settings_of(ctx)
-    retriever = Retriever.open(settings)
-    try:
-        retriever.sync_all()
-        stage = EditStage(Pipeline(None, InProcess(retriever), settings.engine.prompt_style))  # type: ignore[arg-type]
-        for split in ("train", "dev"):
-            refs = load_split(settings.dataset_dir, split)[:limit]
-            with progress() as bar:
-                task = bar.add_task(f"edit examples ({split})", total=len(refs))
-                found, skipped = asyncio.run(edit_examples(refs, stage, seed, partial(bar.advance, task)))
-            path = sft_dir(settings) / f"{split}.edit.jsonl"
-            write_jsonl(path, found)
-            example = f", e.g. {skipped[0]}" if skipped else ""
-            err.print(f"{path}: {len(found)} edits; {len(skipped)} skipped{example}")
-    finally:
-        retriever.index.client.close()
+
+    def build(refs: list[Reference], suggester: InProcess, tick: Callable[[], None]) -> Awaitable[Built]:
+        stage = EditStage(Pipeline(None, suggester, settings.engine.prompt_style))  # type: ignore[arg-type]  # no model call
+        return edit_examples(refs, stage, seed, tick)
+
+    _write_examples(settings, limit, "edit examples", ".edit", build)
 
 
 @app.command("run")

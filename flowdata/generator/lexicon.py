@@ -98,7 +98,8 @@ def noun(rng: random.Random, catalog: Catalog, table: str) -> str:
 
 def a(word: str) -> str:
     """The word with its indefinite article."""
-    return ("an " if word[:1].lower() in "aeiou" and not word.isupper() else "a ") + word
+    vowel = word[:1].lower() in "aeiou" and not word.lower().startswith(("us", "uni", "eu"))
+    return ("an " if vowel and not word.isupper() else "a ") + word
 
 
 def plural(word: str) -> str:

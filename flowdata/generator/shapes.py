@@ -8,7 +8,17 @@ from flowgen.catalog import Column
 
 from . import lexicon as lx
 from .draft import Clause, Draft, Record, Segment
-from .patterns import _choice_columns, act_chat, act_email, act_log, act_on_record, actions_on_record, condition, pick
+from .patterns import (
+    _choice_columns,
+    act_chat,
+    act_email,
+    act_log,
+    act_on_record,
+    actions_on_record,
+    condition,
+    pick,
+    weighted,
+)
 from .style import join_actions, with_trigger
 from .triggers import catalog_trigger, email_trigger, no_trigger_prefix, record_trigger, scheduled_trigger, sla_trigger
 
@@ -68,6 +78,156 @@ def lookup_loop(d: Draft, owner: Record | None, table: str, parent: int | None =
         pick(rng, " ", ", ", ": "),
         *actions_on_record(d, item, loop),
     ]
+
+
+# Columns through which a user or a group owns records, with how people say it ("{n}" the records).
+OWNER_LINKS: dict[str, tuple[int, tuple[str, ...]]] = {
+    "assigned_to": (6, ("{n} assigned to them", "their {n}", "{n} assigned to the {o}", "{n} where they are the assignee",
+                        "the {n} they own", "{n} assigned to that {o}")),
+    "assignment_group": (5, ("{n} assigned to the group", "the group's {n}", "{n} of that {o}", "{n} the {o} works on",
+                             "{n} where the assignment group is the {o}")),
+    "opened_by": (2, ("{n} they opened", "{n} opened by them", "{n} the {o} opened")),
+    "caller_id": (2, ("{n} they reported", "{n} where they are the caller", "{n} raised by the {o}")),
+    "requested_for": (2, ("{n} requested for them", "{n} for that {o}")),
+    "owned_by": (1, ("{n} owned by them", "the {n} the {o} owns")),
+    "managed_by": (1, ("{n} managed by them",)),
+    "support_group": (1, ("{n} supported by the group", "{n} with the {o} as support group")),
+    "author": (1, ("{n} they wrote", "{n} authored by the {o}")),
+}  # fmt: skip
+OWNERS = {"sys_user": 3, "sys_user_group": 2}
+
+
+def _owner_trigger(d: Draft, owner: str) -> tuple[list[Segment], Record]:
+    """The owner's trigger: a deactivation most often (who leaves hands over their work), else any."""
+    rng = d.rng
+    if "active" in d.catalog.columns(owner) and rng.random() < 0.6:
+        n = lx.noun(rng, d.catalog, owner)
+        text = pick(rng, f"every time {lx.a(n)} becomes inactive", f"when {lx.a(n)} is deactivated", f"{n} deactivated",
+                    f"{n} goes inactive", f"on {n} deactivation", f"whenever {lx.a(n)} gets set to inactive",
+                    f"if {lx.a(n)} is made inactive", f"{n} inactive")  # fmt: skip
+        d.set_trigger("record_update", Clause(text), table=owner, condition="activeCHANGESTOfalse")
+        return [d.trigger_clause], Record(owner, "{{record_update.current}}", n, "them")
+    return record_trigger(d, owner)
+
+
+def _owner_update(d: Draft, owner: Record, item: Record, parent: int) -> list[Segment] | None:
+    """An update of each owned record that hands it to someone the owner names (their manager, parent group)."""
+    rng = d.rng
+    cols = d.catalog.columns(item.table)
+    options = []
+    if "assigned_to" in cols and d.catalog.resolve_path(owner.table, ["manager"])[1] is None:
+        whose = "their" if owner.table == "sys_user" else f"the {owner.noun}'s"
+        options.append((f"assigned_to={owner.field('manager')}",
+                        (f"assign {item.pronoun} to {whose} manager", f"reassign {item.pronoun} to {whose} manager",
+                         f"hand {item.pronoun} over to {whose} manager", f"give {item.pronoun} to {whose} manager",
+                         f"set the assignee of {item.pronoun} to {whose} manager")))  # fmt: skip
+    if "assignment_group" in cols and d.catalog.resolve_path(owner.table, ["parent"])[1] is None:
+        options.append((f"assignment_group={owner.field('parent')}",
+                        (f"move {item.pronoun} to the parent group", f"reassign {item.pronoun} to the group's parent group")))  # fmt: skip
+    if not options:
+        return None
+    values, phrases = rng.choice(options)
+    clause = Clause(pick(rng, *phrases))
+    d.add("update_record", clause, parent, record=item.pill, table=item.table, field_values=values)
+    return [clause]
+
+
+def shape_owner_loop(d: Draft, tables: list[str]) -> list[Segment]:
+    """A user or group changes; find the records it owns and act on each ("reassign their incidents to their manager")."""
+    rng = d.rng
+    owner_table = weighted(rng, {t: w for t, w in OWNERS.items() if t in d.catalog.tables})
+    links = [(t, c) for t, c in related(d, owner_table) if c.name in OWNER_LINKS]
+    preferred = [(t, c) for t, c in links if t in tables]
+    table, col = rng.choices(preferred or links, weights=[OWNER_LINKS[c.name][0] for _, c in preferred or links])[0]
+    trig, owner = _owner_trigger(d, owner_table)
+    n = lx.plural(lx.noun(rng, d.catalog, table))
+    query = f"{col.name}={owner.pill}"
+    extra = rng.random()
+    if extra < 0.25 and "active" in d.catalog.columns(table):
+        n, query = f"{pick(rng, 'open', 'active')} {n}", f"{query}^active=true"
+    phrase = pick(rng, *OWNER_LINKS[col.name][1]).format(n=n, o=owner.noun)
+    if extra > 0.65:
+        more, more_query = condition(d, table)
+        phrase, query = f"{phrase} {more}", f"{query}^{more_query}"
+    look = d.add("look_up_records", Clause(""), None, table=table, conditions=query)
+    loop = d.add("for_each", Clause(""), None, items=d.pill(look, "records"))
+    item_noun = lx.noun(rng, d.catalog, table)
+    if rng.random() < 0.4:
+        # "reassign all incidents assigned to them to their manager": one clause for the look up, loop and update.
+        body = _owner_update(d, owner, Record(table, d.pill(loop, "item"), item_noun, f"all {phrase}"), loop)
+        if body:
+            d.steps[look - 1].clause = d.steps[loop - 1].clause = body[0]
+            d.tags.add("implicit_action")
+            return with_trigger(rng, trig, body)
+    find = Clause(pick(rng, f"find all {phrase}", f"look up {phrase}", f"get {phrase}", f"find {phrase}",
+                       f"query the {phrase}", f"grab {phrase}"))  # fmt: skip
+    each = Clause(
+        pick(rng, "for each", "for each of them", "loop over them", f"for each {item_noun}", "and for each one")
+    )
+    d.steps[look - 1].clause, d.steps[loop - 1].clause = find, each
+    item = Record(table, d.pill(loop, "item"), item_noun, pick(rng, "them", "it", "each one"))
+    action = (_owner_update(d, owner, item, loop) if rng.random() < 0.6 else None) or act_on_record(d, item, loop)
+    body = [find, pick(rng, ", ", " and ", "; ", " - "), each, pick(rng, " ", ", ", ": "), *action]
+    if rng.random() < 0.25:
+        about = Record(owner.table, owner.pill, owner.noun, f"the {owner.noun}")
+        body = join_actions(rng, [body, act_on_record(d, about, None)])
+    return with_trigger(rng, trig, body)
+
+
+def _bulk_values(d: Draft, table: str) -> tuple[str, str] | None:
+    """What a bulk update sets on every matching record: a choice value or deactivation, with its phrase."""
+    rng = d.rng
+    cols = _choice_columns(d, table)
+    if cols and (rng.random() < 0.7 or "active" not in d.catalog.columns(table)):
+        col = rng.choice(cols)
+        value = rng.choice(col.choices).value
+        return f"{col.name}={value}", f"{lx.column_phrase(col)} {lx.choice_phrase(rng, col, value)}"
+    return ("active=false", "inactive") if "active" in d.catalog.columns(table) else None
+
+
+def shape_bulk(d: Draft, tables: list[str]) -> list[Segment]:
+    """One step changes or removes every matching record: a clean-up ("purge ... older than 90 days"), a mass update,
+    or the trigger's related records ("close all its tasks") without a loop."""
+    rng = d.rng
+    owner = None
+    form = rng.random()
+    if form < 0.3:
+        candidates = [t for t in tables if [link for link in related(d, t) if link[0] in tables or rng.random() < 0.2]]
+        trig, owner = record_trigger(d, rng.choice(candidates or tables))
+    elif form < 0.8:
+        trig = scheduled_trigger(d)
+    else:
+        trig = []
+    links = (
+        [link for link in related(d, owner.table) if link[1].name in OWNER_LINKS or link[0] in tables] if owner else []
+    )
+    if links:
+        table, col = rng.choice(links)
+        n = lx.plural(lx.noun(rng, d.catalog, table))
+        phrase = pick(rng, f"all its {n}", f"the {owner.noun}'s {n}", f"every {lx.noun(rng, d.catalog, table)} linked to it",
+                      f"all related {n}")  # fmt: skip
+        query = f"{col.name}={owner.pill}"
+    else:
+        table = subject_table(d, tables)
+        n = lx.plural(lx.noun(rng, d.catalog, table))
+        cond, query = condition(d, table, rng.choice((1, 1, 2)))
+        phrase = f"{pick(rng, 'all ', '', 'the ')}{n} {cond}"
+    values = _bulk_values(d, table)
+    if values is None or rng.random() < 0.4:
+        clause = Clause(pick(rng, f"delete {phrase}", f"purge {phrase}", f"clean up {phrase}", f"remove {phrase}",
+                             f"bulk delete {phrase}", f"get rid of {phrase}"))  # fmt: skip
+        d.add("delete_multiple_records", clause, None, table=table, conditions=query)
+    else:
+        field_values, value = values
+        clause = Clause(pick(rng, f"set {phrase} to {value}", f"mass update {phrase} to {value}",
+                             f"bulk update {phrase}: {value}", f"mark {phrase} as {value}", f"change {phrase} to {value} in one go"))  # fmt: skip
+        d.add("update_multiple_records", clause, None, table=table, conditions=query, field_values=field_values)
+    body: list[Segment] = [clause]
+    if rng.random() < 0.3:
+        body = join_actions(rng, [body, act_log(d, Record(table, "", n, "them"), None)])
+    if not trig:
+        return [no_trigger_prefix(d), *body]
+    return with_trigger(rng, trig, body)
 
 
 def shape_simple(d: Draft, tables: list[str]) -> list[Segment]:
@@ -327,5 +487,5 @@ def shape_variables(d: Draft, tables: list[str]) -> list[Segment]:
 SHAPES: dict[Shape, int] = {
     shape_simple: 14, shape_loop: 12, shape_branch: 8, shape_parallel: 5, shape_try: 4, shape_approval: 5,
     shape_catalog: 5, shape_sla: 3, shape_email: 3, shape_wait: 3, shape_scheduled_count: 3, shape_skip: 2,
-    shape_variables: 2,
+    shape_variables: 2, shape_owner_loop: 4, shape_bulk: 3,
 }  # fmt: skip

@@ -82,6 +82,24 @@ def test_ood_uses_tenant_steps_and_tables(splits: dict[str, list[Reference]]) ->
         assert len(uses) >= len(refs) // 2, tenant
 
 
+def test_train_looks_up_what_the_triggers_user_or_group_owns(splits: dict[str, list[Reference]]) -> None:
+    """The paper's case (a user leaves: their incidents go to their manager) is common in train, in many wordings."""
+    owned = [
+        r
+        for r in splits["train"]
+        if isinstance(r.expected, Workflow)
+        and r.expected.trigger is not None
+        and any(
+            i.name == "conditions" and "={{record_update.current}}" in i.value
+            for s in r.expected.components
+            for i in s.inputs
+        )
+    ]
+    handed_over = {r.requirement for r in owned if "manager}}" in r.expected.model_dump_json()}
+    assert len(owned) >= 100
+    assert len(handed_over) >= 30
+
+
 def _tables(workflow: Workflow) -> set[str]:
     inputs = [i for s in workflow.components for i in s.inputs] + (workflow.trigger.inputs if workflow.trigger else [])
     return {i.value for i in inputs if i.name in ("table", "target_table")}

@@ -87,6 +87,8 @@ def input_schema(spec: InputSpec, scope: Offer, table: str | None, candidates: l
         # of another table, such as the user of the trigger updated as an incident
         of = table if spec.name == "record" else None
         fits = [p for p in scope.pills if p.type == kind and (not of or not p.table or catalog.related(p.table, of))]
+        if of:  # a reference field holds a record too: a change task's {{...current.change_request}} for a change step
+            fits += [p for p in scope.pills if p.type == "field" and p.table and catalog.related(p.table, of)]
         return {"enum": [p.text for p in fits]} if fits else None
     if kind == "reference":
         options = scope.of("field", "record")

@@ -164,4 +164,7 @@ def test_a_record_input_is_offered_only_records_of_its_steps_table(core: Catalog
         step_schema(core, plan, 1, TABLES)  # before the look-up: no incident record in scope
     offered = step_schema(core, plan, 4, TABLES)[0]["properties"]["record"]["enum"]
     assert "{{step_3.item}}" in offered and "{{record_update.current}}" not in offered
-    assert step_schema(core, plan, 5, TABLES)[0]["properties"]["record"]["enum"][0] == "{{record_update.current}}"
+    users = step_schema(core, plan, 5, TABLES)[0]["properties"]["record"]["enum"]
+    assert users[0] == "{{record_update.current}}"
+    assert "{{record_update.current.manager}}" in users  # a reference field to a user is a user's record too
+    assert not [p for p in offered if p.startswith("{{record_update.current")]

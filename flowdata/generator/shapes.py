@@ -168,7 +168,7 @@ def shape_owner_loop(d: Draft, tables: list[str]) -> list[Segment]:
     item = Record(table, d.pill(loop, "item"), item_noun, pick(rng, "them", "it", "each one"))
     action = (_owner_update(d, owner, item, loop) if rng.random() < 0.6 else None) or act_on_record(d, item, loop)
     body = [find, pick(rng, ", ", " and ", "; ", " - "), each, pick(rng, " ", ", ", ": "), *action]
-    if rng.random() < 0.25:
+    if rng.random() < 0.25 and d.trigger_inputs.get("condition") != "activeCHANGESTOfalse":  # not "... set it inactive"
         about = Record(owner.table, owner.pill, owner.noun, f"the {owner.noun}")
         body = join_actions(rng, [body, act_on_record(d, about, None)])
     return with_trigger(rng, trig, body)

@@ -3,12 +3,14 @@
 The model can name only steps that exist (blocks where a block is needed, siblings for a wrap's range),
 inputs that step has, the suggested actions of the tenant and its tables, annotations from the
 instruction's own clauses, and a for_each only over a list that is in scope. Values are not written
-here: stage 2 writes the inputs of new steps and of the inputs a `set` names. "No change needed" and
+here: stage 2 writes the inputs of new steps and of the inputs a `set` names. Steps are deleted, replaced or
+unwrapped only when the instruction asks to take something out. "No change needed" and
 "the catalog cannot do this" are answers of their own.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flowgen import semantics
@@ -22,6 +24,19 @@ from .script import CANNOT, NO_CHANGE, EditScript
 MAX_OPS = 4
 MAX_NEW = 3  # new steps in one place, and inside one new block
 BLOCKS = ("if", "else_if", "else", "do_until", "try", "catch", "parallel", "branch")
+# Words with which people ask to take something out or swap it ("don't text the manager", "drop the approval",
+# "email them instead", "not just the first"). Without one, the grammar offers no delete, replace or unwrap: the
+# edit-trained model deleted steps nobody asked about ("log how many got purged" took out the purge).
+REMOVAL = re.compile(
+    r"\b(remove|delete|drop|don'?t|do not|no longer|no need|stop|skip|take (it |them )?(out|away)|get rid|without|"
+    r"instead|replace|swap|rather|not|never|cancel|undo|unwrap|scrap|forget|omit|strip|kill|ditch)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_to_remove(instruction: str) -> bool:
+    """Whether the instruction asks to take out or replace something: only then may a script delete a step."""
+    return REMOVAL.search(instruction.replace("’", "'")) is not None
 
 
 def edit_schema(workflow: Workflow, catalog: Catalog, instruction: str, actions: list[str],
@@ -42,14 +57,15 @@ def edit_schema(workflow: Workflow, catalog: Catalog, instruction: str, actions:
         nodes.append(_object({"for_each": span, "find": span, "table": {"enum": tables}, "then": inner}))
     new = {"type": "array", "items": {"anyOf": nodes}, "minItems": 1, "maxItems": MAX_NEW}
 
-    ops = [_object({"op": {"enum": ["insert_after", "insert_before", "replace"]}, "step": {"enum": numbers},
-                    "steps": new}),
-           _object({"op": {"enum": ["delete"]}, "step": {"enum": numbers}})]  # fmt: skip
+    removes = asks_to_remove(instruction)
+    inserts = ["insert_after", "insert_before", "replace"] if removes else ["insert_after", "insert_before"]
+    ops = [_object({"op": {"enum": inserts}, "step": {"enum": numbers}, "steps": new})]
+    if removes:
+        ops.append(_object({"op": {"enum": ["delete"]}, "step": {"enum": numbers}}))
     if blocks:
-        ops += [
-            _object({"op": {"enum": ["insert_into"]}, "step": {"enum": blocks}, "steps": new}),
-            _object({"op": {"enum": ["unwrap"]}, "step": {"enum": blocks}}),
-        ]
+        ops.append(_object({"op": {"enum": ["insert_into"]}, "step": {"enum": blocks}, "steps": new}))
+        if removes:
+            ops.append(_object({"op": {"enum": ["unwrap"]}, "step": {"enum": blocks}}))
     ops += _wraps(workflow, catalog, span, inner)
     ops += _sets(workflow, catalog)
     edit = _object({"ops": {"type": "array", "items": {"anyOf": ops}, "minItems": 1, "maxItems": MAX_OPS}})

@@ -118,6 +118,21 @@ def test_the_grammar_names_only_existing_steps_and_the_tenants_actions(core: Cat
     assert check.is_valid({"answer": "the catalog cannot do this"}) and not check.is_valid({"answer": "maybe"})
 
 
+@pytest.mark.parametrize(
+    ("instruction", "removes"),
+    [("log how many got purged", False), ("run it at 2am instead", True), ("don't text the manager", True),
+     ("drop the approval", True), ("only for priority 1", False), ("do this for every incident, not just the first",
+     True), ("also email the caller", False), ("Don’t email the callers", True)],
+)  # fmt: skip
+def test_steps_are_deleted_only_when_the_instruction_asks_to_remove_something(
+    core: Catalog, instruction: str, removes: bool
+) -> None:
+    check = Draft202012Validator(edit_schema(reference("test-065"), core, instruction, ["log"], ["problem"]))
+    assert check.is_valid({"ops": [{"op": "delete", "step": 2}]}) is removes
+    assert check.is_valid({"ops": [{"op": "unwrap", "step": 4}]}) is removes
+    assert check.is_valid({"ops": [{"op": "set", "step": 1, "input": "approvers"}]})  # a change is not a removal
+
+
 def test_tenant_actions_come_from_the_suggestions() -> None:
     banking = load_catalog("banking")
     custom = sorted(a for a in banking.actions if a in banking.tenant_ids)[:2]

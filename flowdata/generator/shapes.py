@@ -20,7 +20,15 @@ from .patterns import (
     weighted,
 )
 from .style import join_actions, with_trigger
-from .triggers import catalog_trigger, email_trigger, no_trigger_prefix, record_trigger, scheduled_trigger, sla_trigger
+from .triggers import (
+    DEACTIVATED,
+    catalog_trigger,
+    email_trigger,
+    no_trigger_prefix,
+    record_trigger,
+    scheduled_trigger,
+    sla_trigger,
+)
 
 Shape = Callable[[Draft, list[str]], list[Segment]]
 
@@ -105,7 +113,7 @@ def _owner_trigger(d: Draft, owner: str) -> tuple[list[Segment], Record]:
         text = pick(rng, f"every time {lx.a(n)} becomes inactive", f"when {lx.a(n)} is deactivated", f"{n} deactivated",
                     f"{n} goes inactive", f"on {n} deactivation", f"whenever {lx.a(n)} gets set to inactive",
                     f"if {lx.a(n)} is made inactive", f"{n} inactive")  # fmt: skip
-        d.set_trigger("record_update", Clause(text), table=owner, condition="activeCHANGESTOfalse")
+        d.set_trigger("record_update", Clause(text), table=owner, condition=DEACTIVATED)
         return [d.trigger_clause], Record(owner, "{{record_update.current}}", n, "them")
     return record_trigger(d, owner)
 
@@ -137,8 +145,8 @@ def shape_owner_loop(d: Draft, tables: list[str]) -> list[Segment]:
     rng = d.rng
     owner_table = weighted(rng, {t: w for t, w in OWNERS.items() if t in d.catalog.tables})
     links = [(t, c) for t, c in related(d, owner_table) if c.name in OWNER_LINKS]
-    preferred = [(t, c) for t, c in links if t in tables]
-    table, col = rng.choices(preferred or links, weights=[OWNER_LINKS[c.name][0] for _, c in preferred or links])[0]
+    pool = [(t, c) for t, c in links if t in tables] or links  # the flows' usual tables where the owner has some
+    table, col = rng.choices(pool, weights=[OWNER_LINKS[c.name][0] for _, c in pool])[0]
     trig, owner = _owner_trigger(d, owner_table)
     n = lx.plural(lx.noun(rng, d.catalog, table))
     query = f"{col.name}={owner.pill}"
@@ -168,7 +176,7 @@ def shape_owner_loop(d: Draft, tables: list[str]) -> list[Segment]:
     item = Record(table, d.pill(loop, "item"), item_noun, pick(rng, "them", "it", "each one"))
     action = (_owner_update(d, owner, item, loop) if rng.random() < 0.6 else None) or act_on_record(d, item, loop)
     body = [find, pick(rng, ", ", " and ", "; ", " - "), each, pick(rng, " ", ", ", ": "), *action]
-    if rng.random() < 0.25 and d.trigger_inputs.get("condition") != "activeCHANGESTOfalse":  # not "... set it inactive"
+    if rng.random() < 0.25 and d.trigger_inputs.get("condition") != DEACTIVATED:  # not "... set it inactive"
         about = Record(owner.table, owner.pill, owner.noun, f"the {owner.noun}")
         body = join_actions(rng, [body, act_on_record(d, about, None)])
     return with_trigger(rng, trig, body)

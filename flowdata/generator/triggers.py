@@ -12,6 +12,7 @@ TIMES = (
     ("at 10pm", "22:00:00"), ("", "09:00:00"),
 )  # fmt: skip
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+DEACTIVATED = "activeCHANGESTOfalse"  # the condition of a record-updated trigger on a record made inactive
 ORDINALS = {1: "1st", 2: "2nd", 3: "3rd", 5: "5th", 10: "10th", 15: "15th", 20: "20th", 25: "25th", 28: "28th"}
 
 
@@ -48,7 +49,7 @@ def _becomes(d: Draft, table: str, n: str) -> tuple[str, dict[str, str]]:
     inputs = {"table": table}
     has_active = "active" in d.catalog.columns(table)
     if has_active and (not cols or rng.random() < 0.2):
-        inputs["condition"] = "activeCHANGESTOfalse"
+        inputs["condition"] = DEACTIVATED
         text = pick(rng, f"when {lx.a(n)} becomes inactive", f"whenever {lx.a(n)} is deactivated",
                     f"every time {lx.a(n)} gets set to inactive", f"if {lx.a(n)} goes inactive")  # fmt: skip
     elif cols and rng.random() < 0.8:

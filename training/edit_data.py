@@ -34,23 +34,28 @@ from generation.outline import spans, takes_table
 
 from .sft_data import SFTExample
 
-ADD = ("also {a}", "{a} too", "and {a}", "one more thing: {a}", "can you also {a}?", "pls add: {a}",
+# "{a}" alone in both ADD and ALREADY: people state what they want plainly whether the workflow does it already or
+# not, so the wording must not give the answer away (the workflow does)
+ADD = ("also {a}", "{a}", "{a} too", "and {a}", "one more thing: {a}", "can you also {a}?", "pls add: {a}",
        "it should also {a}",
        "{a} as well please", "missing step - {a}", "forgot to say, {a}", "add this: {a}")  # fmt: skip
 REMOVE = ("don't {a}", "no need to {a} anymore", "remove the step '{a}'", "drop the {label}", "skip the {label} step",
           "take out step {n}", "we stopped doing this, remove it: {a}", "get rid of the {label}")  # fmt: skip
 ONLY = ("only {a}", "do that only {a}", "but only {a}", "{a}, otherwise do nothing", "should only happen {a}")
 FAILS = ("if that fails", "if any of it fails", "in case something goes wrong", "if it errors out", "on error")
-ALREADY = ("make sure it {a}", "it should {a}", "{a} - is that in there?", "does this {a}? if not add it")
+ALREADY = ("make sure it {a}", "{a}", "it should {a}", "{a} - is that in there?", "does this {a}? if not add it")
 TEXT = ("change the {input} of step {n} to '{value}'", "the {label} should say: {value}",
         "make the {input} '{value}' instead", "reword the {label}: {value}")  # fmt: skip
 AT = ("run it {when} instead", "make it {when}", "move it to {when}", "change the time: {when}")
+# an ask no step does -> the word of a step that could do it (a tenant with such a step gets no such example)
 IMPOSSIBLE = {"order a taxi for the caller": "taxi", "print the record and post it by mail": "print",
               "book a meeting room for the team": "room", "fax the form to the vendor": "fax",
               "make a pie chart of them": "chart", "order pizza for the team": "pizza",
               "water the office plants": "plant",
               "translate the description into german": "translat", "3d print a replacement part": "print",
-              "play a sound in the office": "sound"}  # ask -> the word of a step that could do it  # fmt: skip
+              "play a sound in the office": "sound", "ring the office bell": "bell",
+              "order new chairs for the office": "chair", "tweet about it": "tweet",
+              "buy the customer a gift card": "gift", "reserve a parking space for them": "parking"}  # fmt: skip
 TEXT_INPUTS = ("message", "body", "subject", "work_note", "comment", "short_description", "log_message")
 WORDS = re.compile(r"[a-z0-9]+")
 

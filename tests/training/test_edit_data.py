@@ -68,6 +68,15 @@ def test_add_step_asks_for_the_step_in_the_references_own_words(core: Catalog) -
     assert added >= 20
 
 
+def test_a_plain_request_is_an_add_or_no_change_by_the_workflow_not_the_wording(core: Catalog) -> None:
+    """People write "email the caller" whether the flow emails them already or not; the hand-written no-change cases
+    are worded so. Both kinds must have plainly worded examples, so that the model learns to read the workflow."""
+    said = lambda text: " ".join(text.lower().split()).rstrip(".!?;,")  # noqa: E731
+    plain = Counter(edit.kind for reference, edit in _derived(core, 1200)
+                    if said(edit.instruction) in {said(s.annotation) for s in reference.components})  # fmt: skip
+    assert plain["add_step"] >= 5 and plain["no_change"] >= 3, plain
+
+
 def test_edit_examples_are_the_edit_stages_calls(core_retriever: Retriever, run) -> None:
     """Each example is the edit stage's own prompt with a completion its grammar accepts; a script that the
     retrieved steps cannot express is skipped with the reason, never written."""

@@ -85,3 +85,27 @@ def parse_assignments(values: str) -> list[tuple[str, str] | str]:
         name, sep, value = part.partition("=")
         out.append((name.strip(), value) if sep and _NAME.match(name.strip()) else part)
     return out
+
+
+def drop_contradictions(query: str) -> str:
+    """The query without the terms that ask a column to equal a second value in the same AND of terms.
+
+    `assigned_to={{current}}^assigned_to={{current.manager}}` matches no record: a column has one value. The
+    stage-2 grammar is a regular expression and cannot forbid a column twice, so the generator keeps the first
+    such term (the model writes the one the requirement names first) and drops the later ones. A query with
+    `^OR` (which binds tighter than `^`) is left as it is; `^NQ` joins queries that are each checked.
+    """
+    return "^NQ".join(_consistent(part) for part in query.split("^NQ"))
+
+
+def _consistent(query: str) -> str:
+    if "^OR" in query:
+        return query
+    equal: dict[str, str] = {}
+    kept = []
+    for part in query.split("^"):
+        match = _TERM.match(part)
+        if match and match["op"] == "=" and equal.setdefault(match["field"], match["value"]) != match["value"]:
+            continue
+        kept.append(part)
+    return "^".join(kept)

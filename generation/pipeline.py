@@ -14,7 +14,9 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field
 
 from flowgen.catalog import Catalog
+from flowgen.catalog.model import StepSpec
 from flowgen.errors import ClientError
+from flowgen.expressions import drop_contradictions
 from flowgen.validation import ValidationReport, validate
 from flowgen.workflow import Input, OutOfScope, Step, Trigger, Workflow
 from retrieval.scope import REFUSE_BELOW, refusal
@@ -195,7 +197,8 @@ class Pipeline:
             try:
                 completion = await self.engine.complete(prompt, schema, self.input_tokens)
                 tokens += completion.tokens
-                values = {**fixed, **{k: str(v) for k, v in self._answer(completion, schema).items()}}
+                written = {k: str(v) for k, v in self._answer(completion, schema).items()}
+                values = {**fixed, **_consistent(plan.spec(catalog, number), written)}
                 filled[number] = values
                 await emit("step", {"step": number, "inputs": values})
             except GenerationFailed as error:
@@ -210,6 +213,12 @@ class Pipeline:
         if table in catalog.tables:
             return await self.retriever.columns(table, plan.part(number).annotation, catalog.tenant, 8)
         return tables[:5]
+
+
+def _consistent(spec: StepSpec, values: dict[str, str]) -> dict[str, str]:
+    """The model's values with no condition that contradicts an earlier one (it could match no record)."""
+    kinds = {inp.name: inp.type for inp in spec.inputs}
+    return {k: drop_contradictions(v) if kinds.get(k) == "conditions" else v for k, v in values.items()}
 
 
 async def _quiet(kind: str, data: dict[str, Any]) -> None:

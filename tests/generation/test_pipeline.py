@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
 
 from flowgen.catalog import Catalog
 from flowgen.evaluation.records import Reference
+from flowgen.expressions import drop_contradictions
 from flowgen.workflow import Workflow
 from generation.engines import GenerationFailed
 from generation.outline import to_plan
@@ -98,3 +100,28 @@ def test_perfect_rag_adds_the_expected_steps_to_the_grammar(paper: Reference, co
     result = run(model, core, without, perfect_steps=["record_update", "update_record"])
     assert isinstance(result.answer, Workflow) and result.failures == []
     assert '"update_record"' in str(model.schemas[0]).replace("'", '"')
+
+
+def test_a_condition_that_contradicts_an_earlier_one_is_dropped_from_the_models_answer(
+    paper: Reference, core: Catalog
+) -> None:
+    """The sixth run's answer to the paper's example: as written, the look-up finds no incident."""
+    contradicting = "active=true^assigned_to={{record_update.current}}^assigned_to={{record_update.current.manager}}"
+    result = run(Scripted(paper, core, {1: json.dumps({"conditions": contradicting})}), core)
+    assert isinstance(result.answer, Workflow)
+    assert result.answer.components[0].inputs[-1].value == "active=true^assigned_to={{record_update.current}}"
+    assert result.report is not None and result.report.ok, result.report
+
+
+@pytest.mark.parametrize(
+    ("query", "kept"),
+    [
+        ("priority=1^state!=6^priority=2^priority=1", "priority=1^state!=6^priority=1"),  # a repeat is not a conflict
+        ("state!=6^state!=7^priority>=2^priority<=4", "state!=6^state!=7^priority>=2^priority<=4"),  # ranges
+        ("priority=1^NQpriority=2^active=true^priority=3", "priority=1^NQpriority=2^active=true"),  # each query alone
+        ("priority=1^ORpriority=2", "priority=1^ORpriority=2"),  # OR binds tighter: left as it is
+        ("assigned_toISEMPTY^assigned_to=x", "assigned_toISEMPTY^assigned_to=x"),  # only equalities are compared
+    ],
+)
+def test_only_an_equality_on_a_column_already_equal_to_another_value_is_dropped(query: str, kept: str) -> None:
+    assert drop_contradictions(query) == kept

@@ -14,6 +14,7 @@ import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from statistics import fmean
 from typing import Literal
 
 from pydantic import BaseModel
@@ -150,6 +151,7 @@ def render(done: list[Done]) -> str:
                            f"{s.inputs_validated:.1f}",
                            f"{s.refused_rightly} / {s.refused_wrongly} / {s.missed_refusals}", d.date,
                            f"`{d.command}`"]))  # fmt: skip
+    lines += _by_source(quality)
     lines += ["", "## Cost per answer (test, one answer at a time, this 2-core CPU)", "",
               _row(["system", "answers", "tokens (mean)", "calls (mean)", "time to outline p50", "total p50",
                     "total p90", "date"]), "|" + "---|" * 8]  # fmt: skip
@@ -175,6 +177,23 @@ def render(done: list[Done]) -> str:
                     lines.append(_row([group, feature, *cells]))
         lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def _by_source(quality: list[Done]) -> list[str]:
+    """Hand-written against generated references of one run: a large gap means the model learned the generator's
+    templates rather than the task."""
+    mixed = [d for d in quality if len({s.source for s in d.report.samples}) > 1]
+    if not mixed:
+        return []
+    header = ["system", "split", "RAG", "references", "n", "outline", "outline+inputs"]
+    lines = ["", "### Hand-written vs generated references", "", _row(header), "|" + "---|" * len(header)]
+    for d in mixed:
+        for source in ("handwritten", "generated"):
+            own = [s for s in d.report.samples if s.source == source]
+            outline, inputs = fmean(s.outline for s in own), fmean(s.inputs for s in own)
+            lines.append(_row([d.run.system, d.run.split, d.run.rag, source, str(len(own)), f"{outline:.1f}",
+                               f"{inputs:.1f}"]))  # fmt: skip
+    return lines
 
 
 def write_results(out: Path, doc: Path) -> Path:

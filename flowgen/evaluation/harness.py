@@ -24,6 +24,7 @@ from .records import Cost, Prediction, Reference
 
 class SampleScore(BaseModel):
     id: str
+    source: str = "generated"  # the reference's: 'generated' or 'handwritten'
     features: list[str]
     outcome: str
     """scored, missing, unparsable, refused_rightly, refused_wrongly, missed_refusal."""
@@ -82,7 +83,7 @@ def score_sample(ref: Reference, pred: Prediction | None, catalog: Catalog, vari
                  ) -> SampleScore:  # fmt: skip
     def result(outcome: str, score: float = 0.0) -> SampleScore:
         return SampleScore(
-            id=ref.id, features=ref.features, outcome=outcome, outline=score, inputs=score,
+            id=ref.id, source=ref.source, features=ref.features, outcome=outcome, outline=score, inputs=score,
             outline_validated=score, inputs_validated=score, structure_error=False, catalog_error=False,
         )  # fmt: skip
 
@@ -103,6 +104,7 @@ def score_sample(ref: Reference, pred: Prediction | None, catalog: Catalog, vari
     broken = bool(report.structure_errors)
     return SampleScore(
         id=ref.id,
+        source=ref.source,
         features=ref.features,
         outcome="scored",
         outline=sim.outline,

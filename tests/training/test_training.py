@@ -189,3 +189,21 @@ def test_results_render_every_finished_run(core: Catalog, tmp_path: Path) -> Non
     text = write_results(tmp_path, tmp_path / "results.md").read_text()
     assert "| fine_tuned | test | real | 3 | 100.0 | 100.0 | 0.0 | 0.0 |" in text
     assert "`flowgen results`" in text and "### test" in text
+    assert "Hand-written vs generated" not in text  # test is all hand-written: no split to show
+
+
+def test_results_split_a_mixed_sample_by_where_its_references_come_from(core: Catalog, tmp_path: Path) -> None:
+    """The ood sample mixes hand-written and generated references; the gap between them is shown per run."""
+    refs = [r for r in handwritten("test") if isinstance(r.expected, Workflow)][:3]
+    refs[2] = refs[2].model_copy(update={"source": "generated"})
+    preds = {r.id: Prediction(id=r.id, output=r.expected.model_dump(mode="json", exclude_none=True)) for r in refs}
+    preds[refs[2].id] = preds[refs[0].id].model_copy(update={"id": refs[2].id})  # another workflow: scores lower
+    report = evaluate(refs, preds, lambda tenant: core)
+    done = Done(run=Run(system="fine_tuned", split="ood_sample"), date="2026-12-02 12:00 UTC",
+                command="flowgen results", report=report)  # fmt: skip
+    (tmp_path / done.run.name).mkdir()
+    (tmp_path / done.run.name / "done.json").write_text(done.model_dump_json())
+    text = write_results(tmp_path, tmp_path / "results.md").read_text()
+    assert "| fine_tuned | ood_sample | real | handwritten | 2 | 100.0 | 100.0 |" in text
+    generated = next(line for line in text.splitlines() if "| generated | 1 |" in line)
+    assert "100.0" not in generated, generated

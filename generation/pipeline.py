@@ -198,7 +198,7 @@ class Pipeline:
                 completion = await self.engine.complete(prompt, schema, self.input_tokens)
                 tokens += completion.tokens
                 written = {k: str(v) for k, v in self._answer(completion, schema).items()}
-                values = {**fixed, **_consistent(plan.spec(catalog, number), written)}
+                values = {**fixed, **_without_contradictions(plan.spec(catalog, number), written)}
                 filled[number] = values
                 await emit("step", {"step": number, "inputs": values})
             except GenerationFailed as error:
@@ -215,7 +215,7 @@ class Pipeline:
         return tables[:5]
 
 
-def _consistent(spec: StepSpec, values: dict[str, str]) -> dict[str, str]:
+def _without_contradictions(spec: StepSpec, values: dict[str, str]) -> dict[str, str]:
     """The model's values with no condition that contradicts an earlier one (it could match no record)."""
     kinds = {inp.name: inp.type for inp in spec.inputs}
     return {k: drop_contradictions(v) if kinds.get(k) == "conditions" else v for k, v in values.items()}

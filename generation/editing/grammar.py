@@ -23,6 +23,8 @@ from .script import CANNOT, NO_CHANGE, EditScript
 
 MAX_OPS = 4
 MAX_NEW = 3  # new steps in one place, and inside one new block
+# ... and no more than the instruction has clauses: "log it as well" adds one step, not a log and an email. No
+# hand-written edit adds more steps in one place than its instruction has clauses; the edit-trained model did.
 BLOCKS = ("if", "else_if", "else", "do_until", "try", "catch", "parallel", "branch")
 # Words with which people ask to take something out or swap it ("don't text the manager", "drop the approval",
 # "email them instead", "not just the first"). Without one, the grammar offers no delete, replace or unwrap: the
@@ -42,7 +44,9 @@ def asks_to_remove(instruction: str) -> bool:
 def edit_schema(workflow: Workflow, catalog: Catalog, instruction: str, actions: list[str],
                 tables: list[str]) -> dict[str, Any]:  # fmt: skip
     """JSON Schema of an edit of `workflow`: operations, or one of the two answers."""
-    span = {"enum": spans(instruction) or [instruction]}
+    clauses = spans(instruction) or [instruction]
+    span = {"enum": clauses}
+    new_at_most = min(MAX_NEW, len(clauses))
     steps = workflow.components
     numbers = [s.step for s in steps]
     blocks = [s.step for s in steps if is_block(s.name)]
@@ -51,17 +55,19 @@ def edit_schema(workflow: Workflow, catalog: Catalog, instruction: str, actions:
     leaves = [_object({"do": {"enum": plain}, "a": span})]
     if with_table and tables:
         leaves.append(_object({"do": {"enum": with_table}, "a": span, "table": {"enum": tables}}))
-    inner = {"type": "array", "items": {"anyOf": leaves}, "minItems": 1, "maxItems": MAX_NEW}
+    inner = {"type": "array", "items": {"anyOf": leaves}, "minItems": 1, "maxItems": new_at_most}
     nodes = [*leaves, _object({"do": {"enum": list(BLOCKS)}, "a": span, "then": inner})]
     if tables:
         nodes.append(_object({"for_each": span, "find": span, "table": {"enum": tables}, "then": inner}))
-    new = {"type": "array", "items": {"anyOf": nodes}, "minItems": 1, "maxItems": MAX_NEW}
+    new = {"type": "array", "items": {"anyOf": nodes}, "minItems": 1, "maxItems": new_at_most}
 
     removes = asks_to_remove(instruction)
     inserts = ["insert_after", "insert_before", "replace"] if removes else ["insert_after", "insert_before"]
     ops = [_object({"op": {"enum": inserts}, "step": {"enum": numbers}, "steps": new})]
-    if removes:
-        ops.append(_object({"op": {"enum": ["delete"]}, "step": {"enum": numbers}}))
+    top = [s.step for s in steps if s.parent is None]
+    deletable = [n for n in numbers if top != [n]]  # never the only step: "run it at 2am instead" emptied a flow
+    if removes and deletable:
+        ops.append(_object({"op": {"enum": ["delete"]}, "step": {"enum": deletable}}))
     if blocks:
         ops.append(_object({"op": {"enum": ["insert_into"]}, "step": {"enum": blocks}, "steps": new}))
         if removes:

@@ -133,6 +133,25 @@ def test_steps_are_deleted_only_when_the_instruction_asks_to_remove_something(
     assert check.is_valid({"ops": [{"op": "set", "step": 1, "input": "approvers"}]})  # a change is not a removal
 
 
+def test_an_edit_adds_no_more_steps_in_one_place_than_the_instruction_has_clauses(core: Catalog) -> None:
+    log, email = {"do": "log", "a": "also log it"}, {"do": "send_email", "a": "also log it"}
+    one = Draft202012Validator(edit_schema(reference("test-065"), core, "also log it", ["log", "send_email"], []))
+    assert one.is_valid({"ops": [{"op": "insert_after", "step": 6, "steps": [log]}]})
+    assert not one.is_valid({"ops": [{"op": "insert_after", "step": 6, "steps": [log, email]}]})
+    two = "log it and email the owner"
+    check = Draft202012Validator(edit_schema(reference("test-065"), core, two, ["log", "send_email"], []))
+    assert check.is_valid({"ops": [{"op": "insert_after", "step": 6, "steps": [{"do": "log", "a": "log it"},
+                                                                              {"do": "send_email", "a": "email the owner"}]}]})  # fmt: skip  # noqa: E501
+
+
+def test_the_only_step_is_never_deleted(core: Catalog) -> None:
+    only = reference("test-002").model_copy(deep=True)
+    only.components = only.components[:1]
+    check = Draft202012Validator(edit_schema(only, core, "run it at 2am instead", ["log"], ["incident"]))
+    assert not check.is_valid({"ops": [{"op": "delete", "step": 1}]})
+    assert check.is_valid({"ops": [{"op": "set", "step": 0, "input": "condition"}]})
+
+
 def test_tenant_actions_come_from_the_suggestions() -> None:
     banking = load_catalog("banking")
     custom = sorted(a for a in banking.actions if a in banking.tenant_ids)[:2]

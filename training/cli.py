@@ -25,7 +25,7 @@ from generation.pipeline import InProcess, Pipeline
 from retrieval.suggest import Retriever
 
 from .edit_data import edit_examples
-from .results import SYSTEMS, Run, execute, plan, write_results
+from .results import SYSTEMS, Run, execute, plan, records_of, write_results
 from .retriever_cli import gate_cmd, retriever_cmd
 from .sft import TrainConfig, train
 from .sft_data import SFTExample, examples_of
@@ -160,7 +160,9 @@ def results_command(
     render_only: Annotated[
         bool, typer.Option("--render-only", help="Only rewrite the document from finished runs.")
     ] = False,
-    doc: Annotated[Path, typer.Option(help="The document to write.")] = Path("docs/results.md"),
+    doc: Annotated[
+        Path, typer.Option(help="The document to write; runs' records are kept beside it (docs/results/).")
+    ] = Path("docs/results.md"),
 ) -> None:
     """Base-prompted vs fine-tuned on test and the ood sample (RAG, perfect RAG, cost): docs/results.md."""
     settings = settings_of(ctx)
@@ -175,5 +177,5 @@ def results_command(
             def on_run(run: Run, total: int) -> Callable[[], None]:
                 return partial(bar.advance, bar.add_task(run.name, total=total))
 
-            execute(runs, settings, out, on_run)
-    err.print(f"wrote {write_results(out, doc)}")
+            execute(runs, settings, out, records_of(doc), on_run)
+    err.print(f"wrote {write_results(doc)}")

@@ -4,7 +4,9 @@ The paper's Figure 4 (FlowSim on test and ood, RAG and perfect RAG), Table 3 (st
 errors, scores after structure validation, refusals), Table 5 (feature subsets) and the cost per
 answer. Quality runs keep several examples in flight (the engine batches them); cost is measured on
 its own run, one answer at a time, since concurrent answers wait for each other. Predictions are
-resumable files under <data_dir>/results, so an interrupted run continues where it stopped.
+resumable files under <data_dir>/results, so an interrupted run continues where it stopped; each finished
+run's record (scores, date, command) is kept beside the document (docs/results/<run>.json, committed), so
+that a later run of one split on a fresh machine rewrites the document without losing the others.
 """
 
 from __future__ import annotations
@@ -77,8 +79,14 @@ async def _predict(engine: Engine, settings: Settings, retriever: Retriever, run
     await predict_all(pipeline, refs, folder / "predictions.jsonl", run.rag == "perfect", run.concurrency, tick)
 
 
-def execute(runs: list[Run], settings: Settings, out: Path, on_run: Callable[[Run, int], Callable[[], None]]) -> None:
-    """Predict and score every run, one engine start per system."""
+def records_of(doc: Path) -> Path:
+    """The folder of the finished runs' records that `doc` is rendered from: docs/results.md -> docs/results/."""
+    return doc.with_suffix("")
+
+
+def execute(runs: list[Run], settings: Settings, out: Path, records: Path,
+            on_run: Callable[[Run, int], Callable[[], None]]) -> None:  # fmt: skip
+    """Predict and score every run, one engine start per system; each finished run's record goes to `records`."""
     for system in dict.fromkeys(r.system for r in runs):
         own = system_settings(settings, system)
 
@@ -89,22 +97,23 @@ def execute(runs: list[Run], settings: Settings, out: Path, on_run: Callable[[Ru
                 folder = out / run.name
                 folder.mkdir(parents=True, exist_ok=True)
                 await _predict(engine, own, retriever, run, folder, on_run(run, len(refs)))
-                _score(run, refs, folder, own)
+                _score(run, refs, folder, own, records)
 
         with_engine(own, all_runs)
 
 
-def _score(run: Run, refs: list, folder: Path, settings: Settings) -> None:
+def _score(run: Run, refs: list, folder: Path, settings: Settings, records: Path) -> None:
     preds = load_predictions(folder / "predictions.jsonl")
     report = evaluate(refs, preds, lambda t: load_catalog(t, settings.catalog_dir))
     write_report(report, folder)
     command = "flowgen results " + shlex.join(sys.argv[2:]) if len(sys.argv) > 1 else "flowgen results"
     done = Done(run=run, date=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), command=command, report=report)
-    (folder / "done.json").write_text(done.model_dump_json(indent=1) + "\n")
+    records.mkdir(parents=True, exist_ok=True)
+    (records / f"{run.name}.json").write_text(done.model_dump_json(indent=1) + "\n")
 
 
-def collect(out: Path) -> list[Done]:
-    return [Done.model_validate_json(p.read_text()) for p in sorted(out.glob("*/done.json"))]
+def collect(records: Path) -> list[Done]:
+    return [Done.model_validate_json(p.read_text()) for p in sorted(records.glob("*.json"))]
 
 
 def _row(cells: list[str]) -> str:
@@ -196,6 +205,6 @@ def _by_source(quality: list[Done]) -> list[str]:
     return lines
 
 
-def write_results(out: Path, doc: Path) -> Path:
-    doc.write_text(render(collect(out)), encoding="utf-8")
+def write_results(doc: Path) -> Path:
+    doc.write_text(render(collect(records_of(doc))), encoding="utf-8")
     return doc

@@ -184,9 +184,9 @@ def test_results_render_every_finished_run(core: Catalog, tmp_path: Path) -> Non
     report = evaluate(refs, preds, lambda tenant: core)
     done = Done(run=Run(system="fine_tuned", split="test"), date="2026-12-01 15:00 UTC", command="flowgen results",
                 report=report)  # fmt: skip
-    (tmp_path / done.run.name).mkdir()
-    (tmp_path / done.run.name / "done.json").write_text(done.model_dump_json())
-    text = write_results(tmp_path, tmp_path / "results.md").read_text()
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / f"{done.run.name}.json").write_text(done.model_dump_json())
+    text = write_results(tmp_path / "results.md").read_text()
     assert "| fine_tuned | test | real | 3 | 100.0 | 100.0 | 0.0 | 0.0 |" in text
     assert "`flowgen results`" in text and "### test" in text
     assert "Hand-written vs generated" not in text  # test is all hand-written: no split to show
@@ -201,9 +201,9 @@ def test_results_split_a_mixed_sample_by_where_its_references_come_from(core: Ca
     report = evaluate(refs, preds, lambda tenant: core)
     done = Done(run=Run(system="fine_tuned", split="ood_sample"), date="2026-12-02 12:00 UTC",
                 command="flowgen results", report=report)  # fmt: skip
-    (tmp_path / done.run.name).mkdir()
-    (tmp_path / done.run.name / "done.json").write_text(done.model_dump_json())
-    text = write_results(tmp_path, tmp_path / "results.md").read_text()
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / f"{done.run.name}.json").write_text(done.model_dump_json())
+    text = write_results(tmp_path / "results.md").read_text()
     assert "| fine_tuned | ood_sample | real | handwritten | 2 | 100.0 | 100.0 |" in text
     generated = next(line for line in text.splitlines() if "| generated | 1 |" in line)
     assert "100.0" not in generated, generated

@@ -35,9 +35,16 @@ class EngineSettings(BaseModel):
         "xgrammar", description="Library that compiles the JSON schemas into token masks (see docs/generation.md)."
     )
     dtype: str = Field(
-        "float32",
-        description="Weights' dtype in the engine. float32 on CPUs without AVX-512 BF16 (this kind of machine: vLLM's "
-        "bf16 linear layers fall back to a slow kernel there); bfloat16 on GPUs (deploy/).",
+        "auto",
+        description="Weights' dtype in the engine. auto: bfloat16 where the hardware computes it natively (a GPU, a "
+        "CPU with AVX-512 BF16 or AMX: 1.6x faster than float32 here), else float32 (vLLM's CPU bf16 linear layers "
+        "fall back to a slow kernel without them); or a torch dtype name.",
+    )
+    cpu_threads: str = Field(
+        "all",
+        description="CPUs a CPU build of vLLM runs the model on: all: every CPU this process may use (on 2 cores "
+        "1.4x faster per token than vLLM's auto, which keeps one core for its scheduler); auto: vLLM's choice; or "
+        "a list such as 0-7 (in a container capped by a CPU quota rather than by affinity, name its share).",
     )
     runtime: Runtime = Field(
         "vllm",

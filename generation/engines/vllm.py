@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from flowgen.settings import EngineSettings
+from generation.model import served_dtype
 
 from .base import Completion, Engine, GenerationFailed
 
@@ -32,9 +33,10 @@ class VLLMEngine(Engine):
 
         self.settings = settings
         self.model = model
+        os.environ["VLLM_CPU_OMP_THREADS_BIND"] = _cpu_binding(settings.cpu_threads)  # read by the engine's process
         args = AsyncEngineArgs(
             model=str(model),
-            dtype=settings.dtype,
+            dtype=served_dtype(settings.dtype),
             max_model_len=settings.max_model_len,
             max_num_seqs=settings.max_num_seqs,
             enable_prefix_caching=True,  # the stage-2 prompts of one workflow share a long prefix
@@ -94,3 +96,10 @@ class VLLMEngine(Engine):
         if hasattr(self, "llm"):
             self.llm.shutdown()
             del self.llm  # collected now: its finalizer fails if it runs at exit, once vLLM's globals are gone
+
+
+def _cpu_binding(cpu_threads: str) -> str:
+    """VLLM_CPU_OMP_THREADS_BIND for the `cpu_threads` setting (`all`: this process's CPUs; GPU builds ignore it)."""
+    if cpu_threads != "all":
+        return cpu_threads
+    return ",".join(str(c) for c in sorted(os.sched_getaffinity(0)))

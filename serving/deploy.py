@@ -167,7 +167,8 @@ PROFILES = (
         request_timeout_s=600,
         settings={
             "data_dir": "/data/flowgen",
-            "engine": {"max_num_seqs": 32, "kv_cache_memory_bytes": 2 << 30},
+            # a pod sees every CPU of its node (its quota is not its affinity): 4 threads for the replica's 4 CPUs
+            "engine": {"max_num_seqs": 32, "kv_cache_memory_bytes": 2 << 30, "cpu_threads": "0-3"},
             "retrieval": {"qdrant_url": "http://qdrant:6333"},
             "serving": {"request_timeout_s": 300},
         },

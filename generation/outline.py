@@ -7,6 +7,8 @@ string the grammar accepts; `to_steps` numbers the flat steps (S001). Step names
 of the suggested actions (C001); annotations from an enum of the requirement's spans, so the model
 cannot ramble. Steps and triggers with a table input also pick their table here (an enum of the
 tenant's tables), so that every stage-2 call knows its columns and the tables of the pills in scope.
+Where no record is in scope (a scheduled trigger or none, outside any for_each, before any step that makes a
+record), steps that act on a record cannot be written: stage 2 would have nothing to fill their record with.
 """
 
 from __future__ import annotations
@@ -73,6 +75,18 @@ def spans(requirement: str) -> list[str]:
     return list(dict.fromkeys(p for p in out if len(p) >= 3))
 
 
+def needs_record(catalog: Catalog, name: str) -> bool:
+    """Whether a step acts on a record it must be given (update, comment, approve...): a required record input."""
+    spec = catalog.step(name)
+    return bool(spec and any(i.type == "record" and i.required for i in spec.inputs))
+
+
+def makes_record(catalog: Catalog, name: str) -> bool:
+    """Whether a trigger or step puts a record in scope for the steps after it (a record-typed output)."""
+    spec = catalog.triggers.get(name) or catalog.step(name)
+    return bool(spec and any(o.type == "record" for o in spec.outputs))
+
+
 def takes_table(catalog: Catalog, name: str) -> bool:
     """Whether a step or trigger has a table input: its table is chosen in stage 1, so that stage 2
     knows the columns of its conditions and field values and the table of its record outputs."""
@@ -95,33 +109,41 @@ def outline_schema(
     clauses = spans(requirement)
     span = {"enum": list(range(1, len(clauses) + 1)) if numbered else clauses}
     table = {"enum": tables}
-    with_table = [a for a in actions if takes_table(catalog, a)]
-    plain = [a for a in actions if a not in with_table]
     defs: dict[str, Any] = {}
     tracked = {w for element in ELEMENTS.values() for w in element.not_within}  # blocks some element may not enter
 
-    def node(depth: int, loop: bool, within: frozenset[str]) -> str:
-        """The $ref of a step at this depth, inside a loop or not and inside which `tracked` blocks; made once."""
-        name = f"node_{'loop' if loop else 'top'}{''.join(f'_in_{w}' for w in sorted(within))}_{depth}"
+    def leaf_kinds(names: list[str], loop: bool | None = None) -> list[dict[str, Any]]:
+        """Leaf steps of `names` (with the flow-logic leaves unless `loop` is None): a table input is picked here."""
+        with_table = [a for a in names if takes_table(catalog, a)]
+        plain = [a for a in names if a not in with_table] + ([] if loop is None else leaves(inside_loop=loop))
+        out = [_object({"do": {"enum": plain}, "a": span})] if plain else []
+        return out + ([_object({"do": {"enum": with_table}, "a": span, "table": table})] if with_table else [])
+
+    def node(depth: int, loop: bool, within: frozenset[str], bare: bool = False) -> str:
+        """The $ref of a step at this depth, inside a loop or not, inside which `tracked` blocks, and `bare` (no
+        record in scope: neither a step that needs one nor one that makes one, which `sequence` places); made
+        once."""
+        name = (f"node_{'loop' if loop else 'top'}{'_bare' if bare else ''}"
+                f"{''.join(f'_in_{w}' for w in sorted(within))}_{depth}")  # fmt: skip
         if name not in defs:  # bodies are one level deeper: building one never comes back to this name
-            defs[name] = {"anyOf": kinds(depth, loop, within)}
+            defs[name] = {"anyOf": kinds(depth, loop, within, bare)}
         return f"#/$defs/{name}"
 
-    def kinds(depth: int, loop: bool, within: frozenset[str]) -> list[dict[str, Any]]:
-        out = [_object({"do": {"enum": plain + leaves(inside_loop=loop)}, "a": span})]
-        if with_table:
-            out.append(_object({"do": {"enum": with_table}, "a": span, "table": table}))
+    def kinds(depth: int, loop: bool, within: frozenset[str], bare: bool) -> list[dict[str, Any]]:
+        usable = [a for a in actions if not (bare and (needs_record(catalog, a) or makes_record(catalog, a)))]
+        out = leaf_kinds(usable, loop)
         if depth == MAX_DEPTH:  # blocks nest at most MAX_DEPTH deep: a bounded answer
             return out
 
-        def body(block: str, in_loop: bool = loop) -> dict[str, Any]:
-            return _list(node(depth + 1, in_loop, within | ({block} & tracked)))
+        def body(block: str, in_loop: bool = loop, still_bare: bool = bare) -> dict[str, Any]:
+            return sequence(depth + 1, in_loop, within | ({block} & tracked), still_bare, MAX_BLOCK_ITEMS)
 
         blocks = {
             "if": _object({"if": span, "then": body("if"), "elif": {"type": "array", "maxItems": 3,
                            "items": _object({"if": span, "then": body("if")})},
                            "else": _object({"a": span, "then": body("if")})}, optional=("elif", "else")),
-            "for_each": _object({"for_each": span, "find": span, "table": table, "then": body("for_each", True)}),
+            "for_each": _object({"for_each": span, "find": span, "table": table,
+                                 "then": body("for_each", True, False)}),  # each item is a record in scope
             "do_until": _object({"do_until": span, "then": body("do_until", True)}),
             "parallel": _object({"parallel": span, "branches": {"type": "array", "maxItems": 3,
                                  "minItems": ELEMENTS["parallel"].min_children,
@@ -130,17 +152,37 @@ def outline_schema(
         }  # fmt: skip
         return out + [kind for block, kind in blocks.items() if not ELEMENTS[block].not_within & within]
 
-    trigger_kinds = [_object({"type": {"enum": ["none"]}})]
+    def sequence(depth: int, loop: bool, within: frozenset[str], bare: bool, most: int) -> dict[str, Any]:
+        """A list of steps. Bare: steps without record work, or such steps up to the first step that makes a
+        record (creates or looks one up), then any step."""
+        if not bare:
+            return _list(node(depth, loop, within), most)
+        name = f"list{node(depth, loop, within, True).removeprefix('#/$defs/node')}"
+        if name not in defs:  # one definition per kind of place, referenced by every block body there
+            forms = [_list(node(depth, loop, within, True), most)]
+            if makers := [a for a in actions if makes_record(catalog, a) and not needs_record(catalog, a)]:
+                before, after = {"$ref": node(depth, loop, within, True)}, {"$ref": node(depth, loop, within)}
+                defs[f"maker_{depth}"] = {"anyOf": leaf_kinds(makers)}
+                forms += [{"type": "array", "prefixItems": [before] * k + [{"$ref": f"#/$defs/maker_{depth}"}],
+                           "items": after, "minItems": k + 1, "maxItems": most} for k in range(most)]  # fmt: skip
+            defs[name] = {"anyOf": forms} if len(forms) > 1 else forms[0]
+        return {"$ref": f"#/$defs/{name}"}
+
     with_table_triggers = [t for t in triggers if takes_table(catalog, t)]
-    if with_table_triggers:
-        trigger_kinds.append(_object({"type": {"enum": with_table_triggers}, "a": span, "table": table}))
     other_triggers = [t for t in triggers if t not in with_table_triggers]
-    if other_triggers:
-        trigger_kinds.append(_object({"type": {"enum": other_triggers}, "a": span}))
-    outline = _object({"trigger": {"anyOf": trigger_kinds},
-                       "steps": _list(node(0, False, frozenset()), MAX_ITEMS)})  # fmt: skip
+    by_record: dict[bool, list[dict[str, Any]]] = {False: [_object({"type": {"enum": ["none"]}})], True: []}
+    for has_record in (False, True):
+        group = [t for t in with_table_triggers if makes_record(catalog, t) is has_record]
+        if group:
+            by_record[has_record].append(_object({"type": {"enum": group}, "a": span, "table": table}))
+        group = [t for t in other_triggers if makes_record(catalog, t) is has_record]
+        if group:
+            by_record[has_record].append(_object({"type": {"enum": group}, "a": span}))
+    outlines = [_object({"trigger": {"anyOf": kinds_}, "steps": sequence(0, False, frozenset(), not has_record,
+                                                                          MAX_ITEMS)})
+                for has_record, kinds_ in by_record.items() if kinds_]  # fmt: skip
     refusal = _object({"refuse": {"enum": ["not a workflow request"]}})
-    return {"anyOf": [outline, refusal], "$defs": defs}
+    return {"anyOf": [*outlines, refusal], "$defs": defs}
 
 
 def _list(ref: str, most: int = MAX_BLOCK_ITEMS) -> dict[str, Any]:

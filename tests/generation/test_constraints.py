@@ -24,24 +24,34 @@ REQUIREMENT = (
 TABLES = ["incident", "sys_user", "incident_task", "change_request"]
 
 
-def strategy(schema: dict[str, Any], defs: dict[str, Any], depth: int = 0) -> st.SearchStrategy:
-    """Values of the JSON Schema subset the builders emit (anyOf, enum, object, array, $ref, pattern)."""
+def strategy(schema: dict[str, Any], defs: dict[str, Any], depth: int = 0,
+             built: dict[tuple[str, int], st.SearchStrategy] | None = None) -> st.SearchStrategy:  # fmt: skip
+    """Values of the JSON Schema subset the builders emit (anyOf, enum, object, array, prefixItems, $ref,
+    pattern); a definition is built once per depth (`built`), however often it is referenced."""
+    built = {} if built is None else built
     if "$ref" in schema:
-        return strategy(defs[schema["$ref"].split("/")[-1]], defs, depth + 1)
+        key = (schema["$ref"], depth)
+        if key not in built:
+            built[key] = st.deferred(lambda: strategy(defs[key[0].split("/")[-1]], defs, depth + 1, built))
+        return built[key]
     if "anyOf" in schema:
         options = schema["anyOf"]
         if depth >= 4:  # keep trees small: no more nesting down there
             options = [o for o in options if "do" in o.get("properties", {})] or options
-        return st.one_of([strategy(o, defs, depth) for o in options])
+        return st.one_of([strategy(o, defs, depth, built) for o in options])
     if "enum" in schema:
         return st.sampled_from(schema["enum"])
     if schema.get("type") == "object":
-        required = {k: strategy(v, defs, depth) for k, v in schema["properties"].items() if k in schema["required"]}
-        optional = {k: strategy(v, defs, depth) for k, v in schema["properties"].items() if k not in schema["required"]}
+        props = schema["properties"].items()
+        required = {k: strategy(v, defs, depth, built) for k, v in props if k in schema["required"]}
+        optional = {k: strategy(v, defs, depth, built) for k, v in props if k not in schema["required"]}
         return st.fixed_dictionaries(required, optional=optional)
     if schema.get("type") == "array":
-        most = min(schema.get("maxItems", 3), schema.get("minItems", 0) + (2 if depth < 3 else 0))
-        return st.lists(strategy(schema["items"], defs, depth + 1), min_size=schema.get("minItems", 0), max_size=most)
+        first = [strategy(item, defs, depth + 1, built) for item in schema.get("prefixItems", [])]
+        least = max(schema.get("minItems", 0) - len(first), 0)
+        most = min(schema.get("maxItems", 3) - len(first), least + (2 if depth < 3 else 0))
+        rest = st.lists(strategy(schema["items"], defs, depth + 1, built), min_size=least, max_size=most)
+        return st.tuples(st.tuples(*first), rest).map(lambda parts: [*parts[0], *parts[1]])
     assert schema.get("type") == "string" and "pattern" in schema, schema
     return st.from_regex(schema["pattern"], fullmatch=True)
 
@@ -138,6 +148,30 @@ def test_grammar_accepts_the_paper_outline_and_rejects_broken_ones(core: Catalog
     ]  # fmt: skip
     for outline in broken:
         assert not _is_grammar_accept_string(grammar, json.dumps(outline)), outline
+
+
+def test_where_no_record_is_in_scope_no_step_acts_on_one_before_a_step_makes_one(core: Catalog) -> None:
+    """A scheduled flow's `update_record` at the top has no record to update (stage 2 could only leave it empty,
+    C003); after a step that creates or looks up a record, or inside a for_each over records, it has one."""
+    requirement = "Every monday close the stale incidents, note it and log it."
+    schema = outline_schema(core, requirement, ["scheduled_weekly", "record_update"],
+                            ["update_record", "add_work_note", "create_record", "log"], ["incident"])  # fmt: skip
+    grammar = xgr.Grammar.from_json_schema(json.dumps(schema), any_whitespace=False)
+    weekly = {"type": "scheduled_weekly", "a": "Every monday close the stale incidents"}
+    update = {"do": "update_record", "a": "Every monday close the stale incidents", "table": "incident"}
+    note, log = {"do": "add_work_note", "a": "note it", "table": "incident"}, {"do": "log", "a": "log it"}
+    create = {"do": "create_record", "a": "note it", "table": "incident"}
+    loop = {"for_each": "note it", "find": "Every monday close the stale incidents", "table": "incident",
+            "then": [update, note]}  # fmt: skip
+
+    def accepts(trigger: dict[str, Any], *steps: dict[str, Any]) -> bool:
+        return _is_grammar_accept_string(grammar, json.dumps({"trigger": trigger, "steps": list(steps)}))
+
+    assert not accepts(weekly, update) and not accepts(weekly, log, note) and not accepts({"type": "none"}, note)
+    assert not accepts(weekly, {"if": "note it", "then": [log, note]})  # nor inside a block at the top
+    assert accepts(weekly, loop, log) and accepts(weekly, log, create, note, update)
+    assert accepts({"type": "none"}, {"if": "note it", "then": [create, note]})
+    assert accepts({"type": "record_update", "a": "note it", "table": "incident"}, update, note)
 
 
 def test_spans_are_pieces_of_the_requirement() -> None:

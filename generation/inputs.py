@@ -19,7 +19,10 @@ from flowgen.semantics import OPERATORS, Pill, Scope
 from .outline import OutlinePlan
 
 TEXT = r"[!#-\[\]-z|~][ !#-\[\]-z|~]{0,79}"  # printable ASCII without " \ { }, not blank
-SHORT = r"[A-Za-z0-9 _.:@/()+-]{0,30}"  # a condition's value; may be empty (ISEMPTY)
+# A relative date, the only value of a condition with parentheses (every reference's): closed, with a bounded
+# number. The model wrote `opened_at<javascript:gs.daysAgoStart(202` and went on to the next term.
+DATE_FUNCTION = r"javascript:gs\.[a-zA-Z]{3,24}\(-?[0-9]{0,3}\)"
+SHORT = rf"([A-Za-z0-9 _.:@/+-]{{0,30}}|{DATE_FUNCTION})"  # a condition's value; may be empty (ISEMPTY)
 NAME = r"[A-Za-z0-9_.:@/()+-][A-Za-z0-9 _.:@/()+-]{0,29}"  # a user, group or other name
 WRITTEN_OPERATORS = [op for op, value in OPERATORS.items() if value in ("word", "none")]  # values SHORT can write
 PILL_COLUMN_TYPES = ("choice", "boolean", "reference", "email", "string", "integer", "glide_date_time")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -172,6 +173,16 @@ def test_where_no_record_is_in_scope_no_step_acts_on_one_before_a_step_makes_one
     assert accepts(weekly, loop, log) and accepts(weekly, log, create, note, update)
     assert accepts({"type": "none"}, {"if": "note it", "then": [create, note]})
     assert accepts({"type": "record_update", "a": "note it", "table": "incident"}, update, note)
+
+
+def test_a_condition_value_has_parentheses_only_in_a_closed_date_function(core: Catalog) -> None:
+    find = {"do": "look_up_records", "a": "Every monday close the stale incidents", "table": "incident"}
+    plan = to_plan({"trigger": {"type": "none"}, "steps": [find]})
+    pattern = step_schema(core, plan, 1, TABLES)[0]["properties"]["conditions"]["pattern"]
+    assert re.fullmatch(pattern, "opened_at<javascript:gs.daysAgoStart(30)^priority=1")
+    assert re.fullmatch(pattern, "sys_updated_on<javascript:gs.beginningOfToday()")
+    assert not re.fullmatch(pattern, "opened_at<javascript:gs.daysAgoStart(202^priority=1")  # the model's, unclosed
+    assert not re.fullmatch(pattern, "short_description=printer (2nd floor)")
 
 
 def test_spans_are_pieces_of_the_requirement() -> None:

@@ -32,8 +32,8 @@ def strategy(schema: dict[str, Any], defs: dict[str, Any], depth: int = 0,
     built = {} if built is None else built
     if "$ref" in schema:
         key = (schema["$ref"], depth)
-        if key not in built:
-            built[key] = st.deferred(lambda: strategy(defs[key[0].split("/")[-1]], defs, depth + 1, built))
+        if key not in built:  # definitions only refer to deeper ones: building one never comes back to it
+            built[key] = strategy(defs[schema["$ref"].split("/")[-1]], defs, depth + 1, built)
         return built[key]
     if "anyOf" in schema:
         options = schema["anyOf"]

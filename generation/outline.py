@@ -111,6 +111,8 @@ def outline_schema(
     table = {"enum": tables}
     defs: dict[str, Any] = {}
     tracked = {w for element in ELEMENTS.values() for w in element.not_within}  # blocks some element may not enter
+    makers = [a for a in actions if makes_record(catalog, a) and not needs_record(catalog, a)]
+    record_free = [a for a in actions if not needs_record(catalog, a) and not makes_record(catalog, a)]
 
     def leaf_kinds(names: list[str], loop: bool | None = None) -> list[dict[str, Any]]:
         """Leaf steps of `names` (with the flow-logic leaves unless `loop` is None): a table input is picked here."""
@@ -130,8 +132,7 @@ def outline_schema(
         return f"#/$defs/{name}"
 
     def kinds(depth: int, loop: bool, within: frozenset[str], bare: bool) -> list[dict[str, Any]]:
-        usable = [a for a in actions if not (bare and (needs_record(catalog, a) or makes_record(catalog, a)))]
-        out = leaf_kinds(usable, loop)
+        out = leaf_kinds(record_free if bare else actions, loop)
         if depth == MAX_DEPTH:  # blocks nest at most MAX_DEPTH deep: a bounded answer
             return out
 
@@ -160,27 +161,25 @@ def outline_schema(
         name = f"list{node(depth, loop, within, True).removeprefix('#/$defs/node')}"
         if name not in defs:  # one definition per kind of place, referenced by every block body there
             forms = [_list(node(depth, loop, within, True), most)]
-            if makers := [a for a in actions if makes_record(catalog, a) and not needs_record(catalog, a)]:
+            if makers:
                 before, after = {"$ref": node(depth, loop, within, True)}, {"$ref": node(depth, loop, within)}
-                defs[f"maker_{depth}"] = {"anyOf": leaf_kinds(makers)}
-                forms += [{"type": "array", "prefixItems": [before] * k + [{"$ref": f"#/$defs/maker_{depth}"}],
+                defs.setdefault("maker", {"anyOf": leaf_kinds(makers)})
+                forms += [{"type": "array", "prefixItems": [before] * k + [{"$ref": "#/$defs/maker"}],
                            "items": after, "minItems": k + 1, "maxItems": most} for k in range(most)]  # fmt: skip
             defs[name] = {"anyOf": forms} if len(forms) > 1 else forms[0]
         return {"$ref": f"#/$defs/{name}"}
 
-    with_table_triggers = [t for t in triggers if takes_table(catalog, t)]
-    other_triggers = [t for t in triggers if t not in with_table_triggers]
-    by_record: dict[bool, list[dict[str, Any]]] = {False: [_object({"type": {"enum": ["none"]}})], True: []}
-    for has_record in (False, True):
-        group = [t for t in with_table_triggers if makes_record(catalog, t) is has_record]
-        if group:
-            by_record[has_record].append(_object({"type": {"enum": group}, "a": span, "table": table}))
-        group = [t for t in other_triggers if makes_record(catalog, t) is has_record]
-        if group:
-            by_record[has_record].append(_object({"type": {"enum": group}, "a": span}))
-    outlines = [_object({"trigger": {"anyOf": kinds_}, "steps": sequence(0, False, frozenset(), not has_record,
-                                                                          MAX_ITEMS)})
-                for has_record, kinds_ in by_record.items() if kinds_]  # fmt: skip
+    def trigger_kinds(names: list[str]) -> list[dict[str, Any]]:
+        """Triggers of `names`: those with a table input pick it here."""
+        with_table = [t for t in names if takes_table(catalog, t)]
+        other = [t for t in names if t not in with_table]
+        out = [_object({"type": {"enum": with_table}, "a": span, "table": table})] if with_table else []
+        return out + ([_object({"type": {"enum": other}, "a": span})] if other else [])
+
+    with_record = [t for t in triggers if makes_record(catalog, t)]
+    recordless = [_object({"type": {"enum": ["none"]}}), *trigger_kinds([t for t in triggers if t not in with_record])]
+    outlines = [_object({"trigger": {"anyOf": kinds_}, "steps": sequence(0, False, frozenset(), bare, MAX_ITEMS)})
+                for kinds_, bare in ((recordless, True), (trigger_kinds(with_record), False)) if kinds_]  # fmt: skip
     refusal = _object({"refuse": {"enum": ["not a workflow request"]}})
     return {"anyOf": [*outlines, refusal], "$defs": defs}
 

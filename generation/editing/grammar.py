@@ -24,7 +24,7 @@ from .script import CANNOT, NO_CHANGE, EditScript
 MAX_OPS = 4
 MAX_NEW = 3  # new steps in one place, and inside one new block
 # ... and no more than the instruction has clauses: "log it as well" adds one step, not a log and an email. No
-# hand-written edit adds more steps in one place than its instruction has clauses; the edit-trained model did.
+# hand-written edit adds more steps in one place than its instruction has clauses, so the bound costs no right one.
 BLOCKS = ("if", "else_if", "else", "do_until", "try", "catch", "parallel", "branch")
 # Words with which people ask to take something out or swap it ("don't text the manager", "drop the approval",
 # "email them instead", "not just the first"). Without one, the grammar offers no delete, replace or unwrap: the

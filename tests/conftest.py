@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis.internal.conjecture import providers as hypothesis_providers
 
 from flowgen.catalog import Catalog, load_catalog
 from flowgen.workflow import Workflow
@@ -16,6 +17,14 @@ from retrieval.index import Index
 from retrieval.suggest import Retriever
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+# Hypothesis (6.131 and later) mixes constants from every local module imported so far into its draws, so a
+# derandomized test draws differently after other tests imported the service's modules, and with some of those
+# pools its regex strategies replay inconsistently: test_constraints failed in CI with FlakyStrategyDefinition
+# after tests/core/test_cli.py and test_errors.py had run (2026-12-07), and passed alone. The property tests want
+# the same examples in any order, so no local constants (a private name: the assert says when it moves).
+assert hasattr(hypothesis_providers, "_get_local_constants"), "hypothesis moved _get_local_constants"
+hypothesis_providers._get_local_constants = hypothesis_providers.Constants
 PAPER = (
     "Every time a user becomes inactive, find all incidents where the user is the assignee. "
     "Assign them to their manager."

@@ -14,7 +14,7 @@ from .patterns import weighted
 from .shapes import SHAPES
 from .style import render
 
-TYPO_RATE = 0.12
+TYPO_RATE = 0.2
 
 
 def subject_tables(catalog: Catalog) -> list[str]:

@@ -262,40 +262,70 @@ def shape_loop(d: Draft, tables: list[str]) -> list[Segment]:
 
 
 def shape_branch(d: Draft, tables: list[str]) -> list[Segment]:
-    rng = d.rng
     trig, rec = record_trigger(d, subject_table(d, [t for t in tables if _choice_columns(d, t)]))
+    return with_trigger(d.rng, trig, branches(d, rec))
+
+
+ROUTE_JOINTS = (" -> ", ": ", " => ", " - ", " -> ")
+
+
+def branches(d: Draft, rec: Record) -> list[Segment]:
+    """if / else if / else on one choice column of `rec`, one or two actions in each; written as sentences ("if it's
+    P1 ...; otherwise ...") or, as people write routing rules, as a list ("P1 -> ... . P2: ... . Anything else, ...")."""
+    rng = d.rng
     col = rng.choice(_choice_columns(d, rec.table))
     values = rng.sample([c.value for c in col.choices], k=min(len(col.choices), rng.choice((1, 2, 2, 3))))
+    routing = rng.random() < 0.35
     parts: list[Segment] = []
     field = rec.field(col.name)
     for i, value in enumerate(values):
         phrase = lx.choice_phrase(rng, col, value)
         name = "if" if i == 0 else "else_if"
-        test = Clause(pick(rng, f"if it's {phrase}", f"if the {lx.column_phrase(col)} is {phrase}", f"when it is {phrase}",
-                           f"for {phrase} ones") if i == 0 else pick(rng, f"if it's {phrase} instead", f"else if {phrase}",
-                           f"for {phrase}", f"when {lx.column_phrase(col)} is {phrase}"))  # fmt: skip
+        if routing:
+            test = Clause(pick(rng, phrase, f"{phrase} ones", f"{lx.column_phrase(col)} {phrase}", f"if {phrase}"))
+            joint, sep = rng.choice(ROUTE_JOINTS), pick(rng, ". ", "; ", "\n", ". ")
+        else:
+            test = Clause(pick(rng, f"if it's {phrase}", f"if the {lx.column_phrase(col)} is {phrase}", f"when it is {phrase}",
+                               f"for {phrase} ones") if i == 0 else pick(rng, f"if it's {phrase} instead", f"else if {phrase}",
+                               f"for {phrase}", f"when {lx.column_phrase(col)} is {phrase}"))  # fmt: skip
+            joint, sep = pick(rng, " ", ", ", " then ", ": "), ". "
         block = d.add(name, test, None, condition=f"{field}={value}")
-        parts += [(". " if i else ""), test, pick(rng, " ", ", ", " then ", ": "), *act_on_record(d, rec, block)]
-    if rng.random() < 0.6:
-        other = Clause(pick(rng, "otherwise", "else", "in all other cases", "if not"))
+        parts += [(sep if i else ""), test, joint, *actions_on_record(d, rec, block)]
+    if rng.random() < (0.75 if routing else 0.6):
+        other = Clause(pick(rng, "anything else", "everything else", "all others", "the rest", "otherwise") if routing
+                       else pick(rng, "otherwise", "else", "in all other cases", "if not"))  # fmt: skip
         block = d.add("else", other, None)
-        parts += [pick(rng, ". ", ", ", "; "), other, pick(rng, " ", ", ", " just "), *act_on_record(d, rec, block)]
-    return with_trigger(rng, trig, parts)
+        joint = pick(rng, ", ", " -> ", ": ") if routing else pick(rng, " ", ", ", " just ")
+        parts += [pick(rng, ". ", ", ", "; "), other, joint, *actions_on_record(d, rec, block)]
+    return parts
 
 
 def shape_parallel(d: Draft, tables: list[str]) -> list[Segment]:
-    rng = d.rng
     trig, rec = record_trigger(d, subject_table(d, tables))
-    intro = Clause(pick(rng, "at the same time", "in parallel", "simultaneously", "all at once", "concurrently"))
+    return with_trigger(d.rng, trig, parallel(d, rec))
+
+
+COUNTS = {2: "two", 3: "three"}
+
+
+def parallel(d: Draft, rec: Record) -> list[Segment]:
+    """Two or three actions on `rec` at the same time, announced first ("in parallel: ...", "do three things at once:
+    ...") or after them ("... and ..., all in parallel")."""
+    rng = d.rng
+    count = rng.choice((2, 2, 3))
+    intro = Clause(pick(rng, "at the same time", "in parallel", "simultaneously", "all at once", "concurrently",
+                        f"do {COUNTS[count]} things in parallel", f"{COUNTS[count]} things at once"))  # fmt: skip
     par = d.add("parallel", intro, None)
     parts: list[list[Segment]] = []
-    for _ in range(rng.choice((2, 2, 3))):
+    for _ in range(count):
         start = len(d.steps)
         branch = d.add("branch", Clause(""), par)
         body = act_on_record(d, rec, branch)
         d.steps[start].clause = body[0]
         parts.append(body)
-    return with_trigger(rng, trig, [intro, pick(rng, ", ", " ", ": "), *join_actions(rng, parts)])
+    if rng.random() < 0.25:
+        return [*join_actions(rng, parts), pick(rng, ", ", " ", " - "), intro]
+    return [intro, pick(rng, ", ", " ", ": "), *join_actions(rng, parts)]
 
 
 def shape_try(d: Draft, tables: list[str]) -> list[Segment]:
@@ -315,9 +345,14 @@ def shape_try(d: Draft, tables: list[str]) -> list[Segment]:
 
 
 def shape_approval(d: Draft, tables: list[str]) -> list[Segment]:
-    rng = d.rng
     approvable = [t for t in tables if "approval" in d.catalog.columns(t) or t in ("change_request", "sc_req_item")]
-    trig, rec = record_trigger(d, rng.choice(approvable or tables))
+    trig, rec = record_trigger(d, d.rng.choice(approvable or tables))
+    return with_trigger(d.rng, trig, approval(d, rec))
+
+
+def approval(d: Draft, rec: Record) -> list[Segment]:
+    """Ask someone to approve `rec`, then one or two actions if approved and, mostly, if rejected."""
+    rng = d.rng
     manager = d.catalog.resolve_path(rec.table, ["assigned_to", "manager"])[1] is None
     if manager and rng.random() < 0.5:
         who, approvers = pick(rng, "the assignee's manager", "their manager"), rec.field("assigned_to.manager")
@@ -325,22 +360,18 @@ def shape_approval(d: Draft, tables: list[str]) -> list[Segment]:
         group = rng.choice(lx.GROUPS)
         who, approvers = f"the {group} group", group
     ask = Clause(pick(rng, f"ask {who} for approval", f"get approval from {who}", f"send it to {who} to approve",
-                      f"request approval from {who}"))  # fmt: skip
+                      f"request approval from {who}", f"it needs {who} to sign off", f"{who} has to approve"))  # fmt: skip
     step = d.add("ask_for_approval", ask, None, record=rec.pill, table=rec.table, approvers=approvers)
-    approved = Clause(pick(rng, "if approved", "once approved", "if they approve", "when it's approved"))
+    approved = Clause(pick(rng, "if approved", "once approved", "if they approve", "when it's approved", "approved"))
     block = d.add("if", approved, None, condition=f"{d.pill(step, 'approval_state')}=approved")
-    parts: list[Segment] = [
-        ask,
-        pick(rng, ". ", ", ", "; "),
-        approved,
-        pick(rng, " ", ", "),
-        *act_on_record(d, rec, block),
-    ]
+    joint = ": " if approved.text == "approved" else pick(rng, " ", ", ")
+    parts: list[Segment] = [ask, pick(rng, ". ", ", ", "; "), approved, joint, *actions_on_record(d, rec, block)]
     if rng.random() < 0.7:
-        rejected = Clause(pick(rng, "if rejected", "otherwise", "if they reject it", "if not"))
+        rejected = Clause(pick(rng, "if rejected", "otherwise", "if they reject it", "if not", "rejected"))
         block = d.add("else", rejected, None)
-        parts += [pick(rng, ", ", ". ", "; "), rejected, pick(rng, " ", ", "), *act_on_record(d, rec, block)]
-    return with_trigger(rng, trig, parts)
+        joint = ": " if rejected.text == "rejected" else pick(rng, " ", ", ")
+        parts += [pick(rng, ", ", ". ", "; "), rejected, joint, *actions_on_record(d, rec, block)]
+    return parts
 
 
 def shape_catalog(d: Draft, tables: list[str]) -> list[Segment]:
@@ -492,8 +523,23 @@ def shape_variables(d: Draft, tables: list[str]) -> list[Segment]:
     return with_trigger(rng, trig, [remember, pick(rng, " and ", ", then "), assign])
 
 
+def shape_compound(d: Draft, tables: list[str]) -> list[Segment]:
+    """A longer request with several outcomes, as people write them: an action or two, then a branch, an approval or
+    a parallel block with its own actions, then often a closing action ("..., then log that the alert went out")."""
+    rng = d.rng
+    trig, rec = record_trigger(d, subject_table(d, tables))
+    used: set = set()
+    parts = [act_on_record(d, rec, None, used) for _ in range(rng.choice((0, 1, 1, 2)))]
+    blocks = {approval: 2, parallel: 2} | ({branches: 3} if _choice_columns(d, rec.table) else {})
+    block = weighted(rng, blocks)
+    parts.append(block(d, rec))  # type: ignore[operator]
+    if rng.random() < 0.5:
+        parts.append(act_on_record(d, rec, None, used))
+    return with_trigger(rng, trig, join_actions(rng, parts))
+
+
 SHAPES: dict[Shape, int] = {
     shape_simple: 14, shape_loop: 12, shape_branch: 8, shape_parallel: 5, shape_try: 4, shape_approval: 5,
     shape_catalog: 5, shape_sla: 3, shape_email: 3, shape_wait: 3, shape_scheduled_count: 3, shape_skip: 2,
-    shape_variables: 2, shape_owner_loop: 4, shape_bulk: 3,
+    shape_variables: 2, shape_owner_loop: 4, shape_bulk: 3, shape_compound: 10,
 }  # fmt: skip

@@ -14,6 +14,10 @@ PREFIXES = (
 )  # fmt: skip
 AND_THEN = (", then ", " and ", ". ", "; ", ", and then ", ". Then ", ", after that ", " & ", ", ", ". Also ", "\n")
 WORD = re.compile(r"(?<![{\w'])([A-Za-z]{4,})(?![\w}])")
+# The slips people make that a letter-level typo does not: a homophone, a dropped apostrophe.
+SLIPS = {"their": "there", "it's": "its", "they're": "their", "until": "till", "and": "+", "to": "2", "you": "u",
+         "please": "pls", "with": "w/", "because": "bc"}  # fmt: skip
+SLIP = re.compile(r"(?<![{\w'])(" + "|".join(re.escape(w) for w in SLIPS) + r")(?![\w}'])")
 
 
 def join_actions(rng: random.Random, parts: list[list[Segment]]) -> list[Segment]:
@@ -71,6 +75,10 @@ def render(rng: random.Random, segments: list[Segment], typos: bool) -> tuple[st
 
 
 def _typo(rng: random.Random, text: str) -> str:
+    slips = list(SLIP.finditer(text))
+    if slips and rng.random() < 0.3:
+        match = rng.choice(slips)
+        return text[: match.start(1)] + SLIPS[match.group(1)] + text[match.end(1) :]
     words = list(WORD.finditer(text))
     match = rng.choice(words)
     word = match.group(1)

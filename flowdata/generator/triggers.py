@@ -13,6 +13,11 @@ TIMES = (
 )  # fmt: skip
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DEACTIVATED = "activeCHANGESTOfalse"  # the condition of a record-updated trigger on a record made inactive
+EVERY = (
+    ("every hour", "0 01:00:00"), ("hourly", "0 01:00:00"), ("every 15 minutes", "0 00:15:00"),
+    ("every 30 min", "0 00:30:00"), ("every 4 hours", "0 04:00:00"), ("every 2h", "0 02:00:00"),
+    ("every few days", "3 00:00:00"), ("every 10 minutes", "0 00:10:00"), ("each hour", "0 01:00:00"),
+)  # fmt: skip
 ORDINALS = {1: "1st", 2: "2nd", 3: "3rd", 5: "5th", 10: "10th", 15: "15th", 20: "20th", 25: "25th", 28: "28th"}
 
 
@@ -68,9 +73,8 @@ def _becomes(d: Draft, table: str, n: str) -> tuple[str, dict[str, str]]:
 
 def scheduled_trigger(d: Draft) -> list:
     rng = d.rng
-    kind = rng.choices(("scheduled_daily", "scheduled_weekly", "scheduled_monthly", "run_once"), weights=(5, 4, 3, 1))[
-        0
-    ]
+    kinds = ("scheduled_daily", "scheduled_weekly", "scheduled_monthly", "scheduled_repeat", "run_once")
+    kind = rng.choices(kinds, weights=(5, 4, 3, 2, 1))[0]
     time_phrase, time = rng.choice(TIMES)
     if kind == "scheduled_daily":
         text = pick(rng, f"every day {time_phrase}", f"daily {time_phrase}", f"each day {time_phrase}",
@@ -86,6 +90,9 @@ def scheduled_trigger(d: Draft) -> list:
         text = pick(rng, f"on the {ORDINALS[day_number]} of every month {time_phrase}", f"monthly on day {day_number} {time_phrase}",
                     f"every month on the {ORDINALS[day_number]} {time_phrase}")  # fmt: skip
         inputs = {"day_of_month": str(day_number), "time": time}
+    elif kind == "scheduled_repeat":
+        text, interval = rng.choice(EVERY)
+        inputs = {"interval": interval}
     else:
         date = f"2027-0{rng.randint(1, 9)}-{rng.randint(10, 28)}"
         text = pick(rng, f"once on {date} {time_phrase}", f"one time only, on {date} {time_phrase}")

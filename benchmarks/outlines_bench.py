@@ -26,7 +26,7 @@ from outlines_core.json_schema import build_regex_from_schema
 from flowgen.catalog import load_catalog
 from flowgen.settings import Settings
 from generation.engines.transformers import Backend, CheckpointEngine
-from generation.model import base_model, served_dtype
+from generation.model import base_model, machine_dtype
 from generation.outline import outline_schema
 from generation.prompts import outline_prompt
 
@@ -92,7 +92,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings()
     model = base_model(settings)
-    engine = CheckpointEngine(model, settings.engine.lora, served_dtype(settings.engine.dtype))
+    engine = CheckpointEngine(model, settings.engine.lora, machine_dtype(settings.engine.dtype))
     calls = {"outline": [stage1_call()], "stage 2 inputs": stage2_calls()}
     asyncio.run(measure(engine, calls, args.repeats))
 

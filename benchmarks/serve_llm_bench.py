@@ -27,7 +27,7 @@ from generation_bench import stage2_calls  # type: ignore[import-not-found]  # s
 
 from flowgen.settings import Settings
 from generation.engines import Completion
-from generation.model import base_model, served_dtype
+from generation.model import base_model, machine_dtype
 
 Call = tuple[str, dict[str, Any]]
 Ask = Callable[[str, dict[str, Any], int], Awaitable[Completion]]
@@ -91,7 +91,7 @@ def deploy_ray_llm(settings: Settings, model: Path, timeout_s: float) -> tuple[A
             "max_num_seqs": engine.max_num_seqs,  # as ours: same batch limit
             "kv_cache_memory_bytes": engine.kv_cache_memory_bytes,
             "enable_prefix_caching": True,
-            "dtype": served_dtype(engine.dtype),
+            "dtype": machine_dtype(engine.dtype),
             "enforce_eager": engine.enforce_eager,
             "structured_outputs_config": {"backend": engine.structured_backend, "disable_any_whitespace": True},
         },

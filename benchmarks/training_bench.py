@@ -8,7 +8,8 @@ alternating variants so that a busy machine hurts them alike:
 - full head, bf16: the LM head on every position, loss masked to the completion (the usual recipe);
 - full head, fp32: the same in float32 (a CPU without AVX-512 BF16 has no fast bf16 matmul);
 - sliced head, fp32: the head only on the completion positions (`training.sft.completion_loss`);
-- sliced head, fp32, LoRA on the top 9 of 18 layers (the backward pass stops halfway): the CPU config.
+- sliced head, fp32, LoRA on the top 9 of 18 layers (the backward pass stops halfway): the CPU config;
+- the same in bf16 (the base weights; peft keeps the adapter in fp32): for a CPU with AVX-512 BF16 or AMX.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ VARIANTS = (
     ("full head, fp32", torch.float32, None),
     ("sliced head, fp32", torch.float32, None),
     ("sliced head, fp32, top 9 layers", torch.float32, 9),
+    ("sliced head, bf16, top 9 layers", torch.bfloat16, 9),
 )
 MODULES = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
@@ -73,7 +75,7 @@ def main() -> None:
             clock = time.perf_counter()
             loss = (
                 full_head_loss(model, ids, mask, starts)
-                if name == "full head"
+                if name.startswith("full head")
                 else completion_loss(model, ids, mask, starts)[0]
             )
             loss.backward()

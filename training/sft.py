@@ -42,7 +42,7 @@ class TrainConfig(BaseModel):
     max_length: int = 768
     checkpoint_every: int = 25
     seed: int = 0
-    dtype: str = "bfloat16"
+    dtype: str = Field("auto", description="The base weights' dtype; auto: bfloat16 where the CPU or GPU has it.")
     threads: int | None = Field(None, description="torch CPU threads; None: torch's default.")
 
 
@@ -137,11 +137,13 @@ def train(
     from peft import LoraConfig, PeftModel, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from generation.model import machine_dtype
+
     if config.threads:
         torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=getattr(torch, config.dtype))
+    model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=getattr(torch, machine_dtype(config.dtype)))
     resume = latest_checkpoint(out)
     start = resume / "adapter" if resume is not None else init_adapter
     if start is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flowgen.console import err
 from flowgen.settings import Settings
-from generation.model import served_dtype, served_model
+from generation.model import machine_dtype, served_model
 
 from .base import Engine
 
@@ -24,7 +24,7 @@ def build_engine(settings: Settings) -> Engine:
 
         model, lora = served_model(settings, merge=False)
         err.print(f"loading {model} in transformers (constraints by outlines)")
-        return CheckpointEngine(model, lora, served_dtype(engine.dtype))
+        return CheckpointEngine(model, lora, machine_dtype(engine.dtype))
     from .vllm import VLLMEngine
 
     model, lora = served_model(settings)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from flowgen.settings import EngineSettings
-from generation.model import served_dtype
+from generation.model import machine_dtype
 
 from .base import Completion, Engine, GenerationFailed
 
@@ -36,7 +36,7 @@ class VLLMEngine(Engine):
         os.environ["VLLM_CPU_OMP_THREADS_BIND"] = _cpu_binding(settings.cpu_threads)  # read by the engine's process
         args = AsyncEngineArgs(
             model=str(model),
-            dtype=served_dtype(settings.dtype),
+            dtype=machine_dtype(settings.dtype),
             max_model_len=settings.max_model_len,
             max_num_seqs=settings.max_num_seqs,
             enable_prefix_caching=True,  # the stage-2 prompts of one workflow share a long prefix

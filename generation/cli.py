@@ -17,8 +17,9 @@ from flowgen.settings import Settings
 from retrieval.suggest import Retriever
 
 from .engines import Engine
+from .model import model_identity
 from .pipeline import InProcess, Pipeline, Result
-from .predict import load_done, predict_all
+from .predict import load_done, predict_all, source_of
 from .prompts import Style
 from .session import with_engine
 
@@ -66,12 +67,16 @@ def predict(
     chosen = _style(style, settings)
     refs = load_split(settings.dataset_dir, split)[:limit]
     path = out or settings.predictions_dir / f"{split}{'-perfect' if perfect_rag else ''}.jsonl"
+    model = model_identity(
+        settings.model_copy(update={"engine": settings.engine.model_copy(update={"prompt_style": chosen})})
+    )
 
     async def job(engine: Engine, retriever: Retriever) -> None:
         pipeline = Pipeline(engine, InProcess(retriever), chosen)
         with progress() as bar:
-            task = bar.add_task(f"predicting {split}", total=len(refs), completed=len(load_done(path)))
-            await predict_all(pipeline, refs, path, perfect_rag, concurrency, partial(bar.advance, task))
+            done = len(load_done(path, source_of(refs, perfect_rag, model)))
+            task = bar.add_task(f"predicting {split}", total=len(refs), completed=done)
+            await predict_all(pipeline, refs, path, model, perfect_rag, concurrency, partial(bar.advance, task))
 
     with_engine(settings, job)
     err.print(

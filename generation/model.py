@@ -59,14 +59,27 @@ def machine_dtype(dtype: str) -> str:
     return "bfloat16" if flags & {"avx512_bf16", "amx_bf16"} else "float32"
 
 
+def adapter_digest(adapter: Path) -> str:
+    """The adapter's content, in 12 hex digits: a retrained adapter at the same path is another model."""
+    digest = hashlib.sha256()
+    for path in sorted(adapter.glob("adapter_*")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def model_identity(settings: Settings) -> str:
+    """Which model answers with these settings (its folder, its adapter's content, the prompts), without merging or
+    loading anything: what tells predictions of different models apart."""
+    base, lora = served_model(settings, merge=False)
+    adapter = f"+{adapter_digest(lora)}" if lora is not None else ""
+    return f"{base.name}{adapter} {settings.engine.prompt_style}"
+
+
 def ensure_merged(base: Path, adapter: Path, cache: Path) -> Path:
     """`base` with `adapter` merged into its weights, saved once per adapter content under `cache`."""
     if not (adapter / "adapter_config.json").is_file():
         raise FileNotFoundError(f"{adapter}: not a peft adapter folder (no adapter_config.json)")
-    digest = hashlib.sha256()
-    for path in sorted(adapter.glob("adapter_*")):
-        digest.update(path.name.encode() + path.read_bytes())
-    target = cache / f"{base.name}+{digest.hexdigest()[:12]}"
+    target = cache / f"{base.name}+{adapter_digest(adapter)}"
     if (target / "config.json").is_file() and any(target.glob("*.safetensors")):
         return target
     import torch

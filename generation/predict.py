@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -14,21 +15,39 @@ from flowgen.workflow import Workflow
 from .pipeline import Pipeline
 
 
-def load_done(path: Path) -> dict[str, Prediction]:
-    """Predictions an earlier run wrote (none when the file is absent)."""
-    if not path.is_file():
+def source_of(refs: list[Reference], perfect_rag: bool, model: str) -> str:
+    """What a predictions file answers: which model, which references (their content), which RAG. A rerun resumes
+    only predictions of the same source, so that a retrained adapter or rebuilt data is never scored with the
+    answers of the one before (a re-run after a data rebuild once scored old answers against new references)."""
+    digest = hashlib.sha256("\n".join(r.model_dump_json() for r in refs).encode()).hexdigest()[:16]
+    return json.dumps({"model": model, "references": digest, "perfect_rag": perfect_rag})
+
+
+def _source_file(path: Path) -> Path:
+    return path.with_name(path.name + ".source")
+
+
+def load_done(path: Path, source: str) -> dict[str, Prediction]:
+    """Predictions an earlier run of the same source wrote (none when the file is absent or of another source)."""
+    if not path.is_file() or not _source_file(path).is_file() or _source_file(path).read_text() != source:
         return {}
     return {json.loads(line)["id"]: Prediction.model_validate_json(line) for line in path.read_text().splitlines()}
 
 
 async def predict_all(
-    pipeline: Pipeline, refs: list[Reference], path: Path, perfect_rag: bool = False, concurrency: int = 1,
-    tick: Callable[[], None] = lambda: None,
+    pipeline: Pipeline, refs: list[Reference], path: Path, model: str, perfect_rag: bool = False,
+    concurrency: int = 1, tick: Callable[[], None] = lambda: None,
 ) -> dict[str, Prediction]:  # fmt: skip
     """Predict every reference not in `path` yet, `concurrency` at a time (the engine batches them); the file
-    is rewritten after each answer, so an interrupted run loses nothing. Timings are per answer: with
-    concurrency above 1 they include waiting for the others (measure cost at 1)."""
-    done = load_done(path)
+    is rewritten after each answer, so an interrupted run loses nothing. Answers of another model or other
+    references in `path` are replaced, not resumed (`source_of`). Timings are per answer: with concurrency above 1
+    they include waiting for the others (measure cost at 1)."""
+    source = source_of(refs, perfect_rag, model)
+    done = load_done(path, source)
+    if not done:
+        path.unlink(missing_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _source_file(path).write_text(source)
     gate = asyncio.Semaphore(concurrency)
 
     async def one(ref: Reference) -> None:

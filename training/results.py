@@ -29,6 +29,7 @@ from flowgen.evaluation.report import write_report
 from flowgen.features import GROUPS
 from flowgen.settings import Settings
 from generation.engines import Engine
+from generation.model import model_identity
 from generation.pipeline import InProcess, Pipeline
 from generation.predict import predict_all
 from generation.session import with_engine
@@ -76,7 +77,8 @@ async def _predict(engine: Engine, settings: Settings, retriever: Retriever, run
                    tick: Callable[[], None]) -> None:  # fmt: skip
     refs = load_split(settings.dataset_dir, run.split)[: run.limit]
     pipeline = Pipeline(engine, InProcess(retriever), settings.engine.prompt_style)
-    await predict_all(pipeline, refs, folder / "predictions.jsonl", run.rag == "perfect", run.concurrency, tick)
+    path = folder / "predictions.jsonl"
+    await predict_all(pipeline, refs, path, model_identity(settings), run.rag == "perfect", run.concurrency, tick)
 
 
 def records_of(doc: Path) -> Path:

@@ -124,9 +124,31 @@ def test_predict_records_the_failure_and_goes_on(server: FakeServer, core: Catal
     server.outlines = ['{"steps": [{"wrong": true}]}', outline]
     server.steps = ['{"x": 1}'] * 10
     runner, engine = pipeline(server, core)
-    done = asyncio.run(closing(engine, predict_all(runner, refs, tmp_path / "p.jsonl")))
+    done = asyncio.run(closing(engine, predict_all(runner, refs, tmp_path / "p.jsonl", "fake")))
     assert (
         done["r1"].output is None and done["r1"].error is not None and "outline: the answer is not" in done["r1"].error
     )
     assert done["r2"].error is None and done["r2"].output is not None
     assert len((tmp_path / "p.jsonl").read_text().splitlines()) == 2
+
+
+def test_predict_resumes_only_answers_of_the_same_model_and_references(server: FakeServer, core: Catalog,
+                                                                      outline: str, example: dict,
+                                                                      tmp_path: Path) -> None:  # fmt: skip
+    path = tmp_path / "p.jsonl"
+    refs = [Reference(id=f"r{n}", requirement=PAPER, expected=example) for n in (1, 2)]
+
+    def predict(references: list[Reference], model: str) -> dict:
+        server.outlines, server.steps = [outline] * 2, ['{"x": 1}'] * 50
+        runner, engine = pipeline(server, core)
+        return asyncio.run(closing(engine, predict_all(runner, references, path, model)))
+
+    first = predict(refs, "model-a")
+    assert len(server.outlines) == 0 and all(p.error is None for p in first.values())
+    assert predict(refs, "model-a") == first and len(server.outlines) == 2  # the same source: resumed, nothing asked
+    predict(refs, "model-b")
+    assert len(server.outlines) == 0  # another model: both answered again
+    changed = [refs[0].model_copy(update={"requirement": PAPER + " Also log it."}), refs[1]]
+    predict(changed, "model-b")
+    assert len(server.outlines) == 0  # other references (a rebuilt split): answered again
+    assert len(path.read_text().splitlines()) == 2

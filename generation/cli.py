@@ -60,7 +60,8 @@ def predict(
         int, typer.Option(min=1, help="Examples in flight at once (the engine batches them; cost timings need 1).")
     ] = 1,
 ) -> None:
-    """Write predictions for a split, which `flowgen eval` scores; resumes where an earlier run stopped.
+    """Write predictions for a split, which `flowgen eval` scores; resumes where an earlier run of the same model on
+    the same references stopped.
 
     An example whose answer cannot be used (the model's or the server's failure) is recorded with its error."""
     settings = settings_of(ctx)

@@ -108,7 +108,7 @@ def _score(run: Run, refs: list, folder: Path, settings: Settings, records: Path
     preds = load_predictions(folder / "predictions.jsonl")
     report = evaluate(refs, preds, lambda t: load_catalog(t, settings.catalog_dir))
     write_report(report, folder)
-    command = "flowgen results " + shlex.join(sys.argv[2:]) if len(sys.argv) > 1 else "flowgen results"
+    command = " ".join(["flowgen results", *map(shlex.quote, sys.argv[2:])])
     done = Done(run=run, date=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), command=command, report=report)
     records.mkdir(parents=True, exist_ok=True)
     (records / f"{run.name}.json").write_text(done.model_dump_json(indent=1) + "\n")

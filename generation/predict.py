@@ -29,7 +29,8 @@ def _source_file(path: Path) -> Path:
 
 def load_done(path: Path, source: str) -> dict[str, Prediction]:
     """Predictions an earlier run of the same source wrote (none when the file is absent or of another source)."""
-    if not path.is_file() or not _source_file(path).is_file() or _source_file(path).read_text() != source:
+    tag = _source_file(path)
+    if not (path.is_file() and tag.is_file() and tag.read_text() == source):
         return {}
     return {json.loads(line)["id"]: Prediction.model_validate_json(line) for line in path.read_text().splitlines()}
 

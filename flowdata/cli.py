@@ -11,6 +11,7 @@ from flowgen.commandline import settings_of
 from flowgen.console import progress
 from flowgen.evaluation.records import load_references
 
+from .catalogs import dataset_catalog
 from .check import check_all
 from .splits import build_splits, planned_size, write_splits
 from .stats import compute, render
@@ -24,7 +25,7 @@ def check(files: list[Path]) -> None:
     bad = 0
     for path in files:
         refs = load_references(path)
-        report = check_all(refs)
+        report = check_all(refs, dataset_catalog)
         for ref_id, found in report.items():
             for problem in found:
                 typer.echo(f"{path.name}:{ref_id}: {problem}")

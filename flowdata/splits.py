@@ -16,6 +16,7 @@ from flowgen.evaluation.records import Reference, load_references, write_jsonl
 from flowgen.features import derive_features
 from flowgen.workflow import Workflow
 
+from .catalogs import dataset_catalog, training_tenants
 from .check import problems
 from .generator import generate
 from .stages import stage_examples
@@ -23,6 +24,7 @@ from .stages import stage_examples
 HANDWRITTEN = Path(__file__).parent / "handwritten"
 SPLITS = ("train", "dev", "test", "ood")
 TRAIN_SIZE = 2000
+TRAIN_PER_TRAINING_TENANT = 100
 DEV_SIZE = 100
 OOD_PER_TENANT = 100
 
@@ -82,6 +84,12 @@ def build_splits(seed: int, tick: Callable[[], None] = lambda: None) -> dict[str
     taken = set(held_out)
     train = generated(random.Random(f"{seed}:train"), core, TRAIN_SIZE, "train", taken, tick)
     dev = generated(random.Random(f"{seed}:dev"), core, DEV_SIZE, "dev", taken, tick)
+    on_tenants = [
+        generated(random.Random(f"{seed}:train:{t}"), dataset_catalog(t), TRAIN_PER_TRAINING_TENANT, f"train-{t}",
+                  taken, tick)
+        for t in training_tenants()
+    ]  # fmt: skip
+    train = interleave([train, *on_tenants])
     ood: list[Reference] = []
     for tenant in list_tenants():
         catalog = load_catalog(tenant)
@@ -89,14 +97,27 @@ def build_splits(seed: int, tick: Callable[[], None] = lambda: None) -> dict[str
         rng = random.Random(f"{seed}:ood:{tenant}")
         ood += own + generated(rng, catalog, OOD_PER_TENANT - len(own), f"ood-{tenant}", taken, tick)
     splits = {"train": train, "dev": dev, "test": test, "ood": ood}
-    failures = [f"{split}:{ref.id}: {p}" for split, refs in splits.items() for ref in refs for p in problems(ref)]
+    failures = [f"{split}:{ref.id}: {p}" for split, refs in splits.items() for ref in refs
+                for p in problems(ref, dataset_catalog)]  # fmt: skip
     if failures:
         raise FlowGenError("examples that do not validate:\n" + "\n".join(failures[:20]))
     return splits
 
 
+def interleave(groups: list[list[Reference]]) -> list[Reference]:
+    """The groups' references spread evenly through one list, each group in its order: any prefix (a
+    `--limit` run of train) holds every group in proportion."""
+    keyed = [((i + 0.5) / len(group), g, ref) for g, group in enumerate(groups) for i, ref in enumerate(group)]
+    return [ref for _, _, ref in sorted(keyed, key=lambda k: (k[0], k[1]))]
+
+
 def planned_size() -> int:
-    return TRAIN_SIZE + DEV_SIZE + OOD_PER_TENANT * len(list_tenants())
+    return (
+        TRAIN_SIZE
+        + TRAIN_PER_TRAINING_TENANT * len(training_tenants())
+        + DEV_SIZE
+        + OOD_PER_TENANT * len(list_tenants())
+    )
 
 
 def write_splits(splits: dict[str, list[Reference]], out: Path, seed: int) -> dict[str, dict[str, int]]:

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from flowdata.catalogs import training_retrieval
 from flowdata.splits import load_split
 from flowgen.commandline import settings_of
 from flowgen.console import err, progress
@@ -45,9 +46,10 @@ Build = Callable[[list[Reference], InProcess, Callable[[], None]], Awaitable[Bui
 
 
 def _write_examples(settings: Settings, limit: int | None, what: str, suffix: str, build: Build) -> None:
-    """For train and dev: the examples `build` makes of each reference, with real retrieval, into
-    sft/<split><suffix>.jsonl, with their count per stage and the references skipped."""
-    retriever = Retriever.open(settings)
+    """For train and dev: the examples `build` makes of each reference, with real retrieval (over core and
+    the training tenants), into sft/<split><suffix>.jsonl, with their count per stage and the references
+    skipped."""
+    retriever = Retriever.open(training_retrieval(settings))
     try:
         retriever.sync_all()
         for split in ("train", "dev"):

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel
 
+from flowdata.catalogs import dataset_catalog
 from flowgen.catalog import load_catalog
 from flowgen.catalog.store import CORE
 from flowgen.evaluation.records import Reference
@@ -156,7 +157,7 @@ def step_recall(embedder: Embedder, refs: list[Reference], k: int = 10,
         if not isinstance(ref.expected, Workflow):
             continue
         if ref.tenant not in candidates:
-            catalog = load_catalog(ref.tenant)
+            catalog = dataset_catalog(ref.tenant)
             docs = core_steps + ([d for d in documents(catalog) if d.group == "steps"] if ref.tenant != CORE else [])
             ids = set(catalog.actions) | set(catalog.triggers)
             candidates[ref.tenant] = (ids, docs, embedder.encode([d.text for d in docs]))

@@ -11,7 +11,7 @@ import random
 import re
 from collections.abc import Callable
 
-from flowgen.catalog import Action, Column
+from flowgen.catalog import Action, Column, InputSpec
 
 from . import lexicon as lx
 from .draft import Clause, Draft, Record, Segment
@@ -270,11 +270,64 @@ def act_custom(d: Draft, rec: Record, parent: int | None) -> Body:
     """A tenant's own action on `rec`: named by its label, inputs from what the requirement states."""
     rng = d.rng
     action, records = rng.choice(custom_actions_for(d, rec))
+    inputs, extras = _custom_inputs(d, rec, action, records)
+    phrase = _custom_phrase(d, rec, action)
+    if extras:
+        phrase += pick(rng, " with ", ", ", " - ") + " and ".join(extras)
+    clause = Clause(phrase)
+    d.add(action.id, clause, parent, **inputs)
+    return [clause]
+
+
+def act_custom_by_case(d: Draft, rec: Record, parent: int | None) -> Body:
+    """A tenant's action whose choice input depends on the record, said in passing as people do ("check their
+    background (enhanced package for agency hires, standard otherwise)"): an if and an else, the action in each."""
+    rng = d.rng
+    action, records, spec = rng.choice(_cased_actions(d, rec))
+    col = rng.choice(_choice_columns(d, rec.table))
+    test = rng.choice(col.choices).value
+    first, other = rng.sample(spec.choices, k=2)
+    inputs, _ = _custom_inputs(d, rec, action, records, skip=spec.name)
+    said = lx.choice_phrase(rng, col, test)
+    cond = Clause(pick(rng, f"if it's {said}", f"for {said} ones", f"when the {lx.column_phrase(col)} is {said}",
+                       f"if {lx.column_phrase(col)} is {said}"))  # fmt: skip
+    word, other_word = first.replace("_", " "), other.replace("_", " ")
+    act = Clause(_custom_phrase(d, rec, action))
+    rest = Clause(pick(rng, f"{other_word} otherwise", f"otherwise {other_word}", f"{other_word} for the rest",
+                       f"else {other_word}"))  # fmt: skip
+    block = d.add("if", cond, parent, condition=f"{rec.field(col.name)}={test}")
+    d.add(action.id, act, block, **inputs, **{spec.name: first})
+    block = d.add("else", rest, parent)
+    d.add(action.id, rest, block, **inputs, **{spec.name: other})
+    opening, closing = rng.choice(((" (", ")"), (": ", ""), (" - ", "")))
+    return [act, f"{opening}{word} ", cond, ", ", rest, closing]
+
+
+def _cased_actions(d: Draft, rec: Record) -> list[tuple[Action, dict[str, tuple[str, str | None]], InputSpec]]:
+    """The tenant's actions on `rec` with a choice input of two or more values, with that input."""
+    return [(action, records, spec) for action, records in custom_actions_for(d, rec) for spec in action.inputs
+            if spec.type == "choice" and len(spec.choices) >= 2]  # fmt: skip
+
+
+def _custom_phrase(d: Draft, rec: Record, action: Action) -> str:
     words = " ".join(w if w.isupper() else w.lower() for w in action.label.split())
+    return pick(d.rng, f"{words} for {rec.pronoun}", words, f"{words} for the {rec.noun}")
+
+
+def _custom_inputs(
+    d: Draft, rec: Record, action: Action, records: dict[str, tuple[str, str | None]], skip: str = ""
+) -> tuple[dict[str, str], list[str]]:
+    """A custom action's inputs: its records, and some of its other inputs with the words that state them."""
+    rng = d.rng
     inputs = {name: pill for name, (pill, _) in records.items()}
     extras = [f"{name.replace('_', ' ')}: the {said}" for name, (_, said) in records.items() if said]
     for spec in action.inputs:
-        if spec.name in inputs or spec.type in ("record", "reference") or (not spec.required and rng.random() < 0.7):
+        if (
+            spec.name in inputs
+            or spec.name == skip
+            or spec.type in ("record", "reference")
+            or (not spec.required and rng.random() < 0.7)
+        ):
             continue
         spoken = spec.name.replace("_", " ")
         if spec.type == "table":
@@ -298,12 +351,7 @@ def act_custom(d: Draft, rec: Record, parent: int | None) -> Body:
             text = message(d)
             inputs[spec.name] = text
             extras.append(f"{spoken} {quoted(d, text)}")
-    phrase = pick(rng, f"{words} for {rec.pronoun}", words, f"{words} for the {rec.noun}")
-    if extras:
-        phrase += pick(rng, " with ", ", ", " - ") + " and ".join(extras)
-    clause = Clause(phrase)
-    d.add(action.id, clause, parent, **inputs)
-    return [clause]
+    return inputs, extras
 
 
 _TABLE_NAME = re.compile(r"\(([a-z][a-z0-9_]*)\)")
@@ -360,6 +408,8 @@ def act_on_record(d: Draft, rec: Record, parent: int | None, used: set | None = 
     options = dict(RECORD_ACTIONS)
     if rec.pill and custom_actions_for(d, rec):
         options[act_custom] = 25
+        if parent is None and _choice_columns(d, rec.table) and _cased_actions(d, rec):
+            options[act_custom_by_case] = 6
     for kind in used or ():
         options.pop(kind, None)
     action = weighted(d.rng, options)

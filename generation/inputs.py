@@ -15,6 +15,7 @@ from typing import Any
 from flowgen.catalog import Catalog
 from flowgen.catalog.model import InputSpec
 from flowgen.semantics import OPERATORS, Pill, Scope
+from flowgen.validation import validate
 
 from .outline import OutlinePlan
 
@@ -143,3 +144,40 @@ def step_schema(
         if inp.required:
             required.append(inp.name)
     return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}, fixed
+
+
+def without_unfillable(catalog: Catalog, plan: OutlinePlan, tables: list[str]) -> tuple[OutlinePlan, list[str]]:
+    """The plan without the leaf steps stage 2 could not fill (a required record no step in scope makes, such
+    as a notification about a claim after only an e-mail was sent), with why each went. Such a step could only
+    be answered with its required inputs missing, a workflow the platform will not save; a block, or a step
+    whose going would break the structure, stays and fails in stage 2 as before."""
+    dropped: list[str] = []
+    number = 1
+    while number <= len(plan.steps):
+        try:
+            step_schema(catalog, plan, number, tables)
+        except Unfillable as error:
+            if not any(s.parent == number for s in plan.steps):
+                shorter = _without(plan, number)
+                if _structure(catalog, shorter) <= _structure(catalog, plan):
+                    dropped.append(f"{error}; the step is left out")
+                    plan = shorter
+                    continue
+        number += 1
+    return plan, dropped
+
+
+def _without(plan: OutlinePlan, number: int) -> OutlinePlan:
+    """`plan` without leaf step `number`: the steps after it renumbered, their parents and tables with them."""
+
+    def moved(n: int) -> int:
+        return n - 1 if n > number else n
+
+    steps = [s.model_copy(update={"step": moved(s.step), "parent": None if s.parent is None else moved(s.parent)})
+             for s in plan.steps if s.step != number]  # fmt: skip
+    tables = {moved(n): t for n, t in plan.tables.items() if n != number}
+    return OutlinePlan(trigger=plan.trigger, steps=steps, tables=tables)
+
+
+def _structure(catalog: Catalog, plan: OutlinePlan) -> int:
+    return sum(v.kind == "structure" for v in validate(plan.workflow(catalog), catalog).violations)

@@ -24,7 +24,7 @@ from retrieval.suggest import Retriever
 
 from .answers import conforming
 from .engines import Completer, Completion, GenerationFailed
-from .inputs import Unfillable, step_schema
+from .inputs import Unfillable, step_schema, without_unfillable
 from .outline import OutlinePlan, outline_schema, to_plan
 from .prompts import Style, inputs_prompt, outline_prompt
 
@@ -138,11 +138,12 @@ class Pipeline:
         if "refuse" in data:
             timings["total"] = timings["time_to_outline"]
             return Result(answer=OutOfScope(reason=data["refuse"]), timings=timings, tokens=tokens, calls=calls)
-        plan = to_plan(data, requirement)
+        plan, failures = without_unfillable(catalog, to_plan(data, requirement), tables)
         await emit("outline", {"trigger": plan.trigger.model_dump() if plan.trigger else None,
                                "components": [s.model_dump(exclude_none=True) for s in plan.steps]})  # fmt: skip
 
-        filled, failures, stage2_tokens, stage2_calls = await self.populate(requirement, catalog, plan, tables, emit)
+        filled, unfilled, stage2_tokens, stage2_calls = await self.populate(requirement, catalog, plan, tables, emit)
+        failures += unfilled
         tokens += stage2_tokens
         calls += stage2_calls
         timings["inputs"] = time.perf_counter() - clock - timings["time_to_outline"]

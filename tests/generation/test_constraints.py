@@ -14,7 +14,7 @@ from xgrammar.testing import _is_grammar_accept_string
 
 from flowgen.catalog import Catalog
 from flowgen.validation import validate
-from generation.inputs import Unfillable, step_schema
+from generation.inputs import Unfillable, step_schema, without_unfillable
 from generation.outline import outline_schema, spans, to_plan
 from generation.pipeline import _assemble
 
@@ -213,3 +213,26 @@ def test_a_record_input_is_offered_only_records_of_its_steps_table(core: Catalog
     assert users[0] == "{{record_update.current}}"
     assert "{{record_update.current.manager}}" in users  # a reference field to a user is a user's record too
     assert not [p for p in offered if p.startswith("{{record_update.current")]
+
+
+def test_a_leaf_step_nothing_can_fill_is_left_out_and_the_rest_renumbered(core: Catalog) -> None:
+    """A scheduled flow that e-mails, then sends a notification about an incident: no incident is in scope, so the
+    notification could only be answered with its record missing. It goes (the user is told why); the look-up
+    after it moves up with its table; an unfillable step that is a block's only child stays (its going would
+    leave an empty block) and fails in stage 2 as before."""
+    notify = {"do": "send_notification", "a": "notify", "table": "incident"}
+    outline = {
+        "trigger": {"type": "scheduled_weekly", "a": "every week"},
+        "steps": [{"do": "send_email", "a": "email"}, notify,
+                  {"do": "look_up_record", "a": "find", "table": "incident"},
+                  {"if": "if", "then": [_UPDATE | {"table": "incident"}]}],
+    }  # fmt: skip
+    plan, dropped = without_unfillable(core, to_plan(outline), TABLES)
+    assert [(s.step, s.name, s.parent, plan.tables.get(s.step)) for s in plan.steps] == [
+        (1, "send_email", None, None), (2, "look_up_record", None, "incident"), (3, "if", None, None),
+        (4, "update_record", 3, "incident")]  # fmt: skip
+    assert dropped == ["step 2: nothing in scope can fill required input 'record' of send_notification; "
+                       "the step is left out"]  # fmt: skip
+    alone = {"trigger": outline["trigger"], "steps": [{"if": "if", "then": [notify]}]}
+    kept, dropped = without_unfillable(core, to_plan(alone), TABLES)
+    assert [s.name for s in kept.steps] == ["if", "send_notification"] and dropped == []

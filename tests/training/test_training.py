@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import random
 from pathlib import Path
 
 import pytest
 
-from flowdata.splits import handwritten, ood_sample
+from flowdata.catalogs import dataset_catalog, training_retrieval
+from flowdata.splits import generated, handwritten, ood_sample
 from flowgen.catalog import Catalog
 from flowgen.evaluation.harness import evaluate
 from flowgen.evaluation.records import Prediction, Reference
@@ -75,6 +77,26 @@ def test_sft_examples_are_the_pipeline_calls(core_retriever: Retriever, run, exa
         "field_values": "assigned_to={{record_update.current.manager}}",
     }
     assert all("table" not in values and "items" not in values for values in by_step.values())
+
+
+def test_sft_examples_of_a_training_tenant_offer_and_answer_its_own_step(
+    core_retriever: Retriever, run, tmp_path: Path
+) -> None:
+    """`flowgen train data`'s retriever: core's index with a training tenant added from the training catalog root.
+    A reference with the tenant's own step gets it suggested, and the outline example answers with it."""
+    catalog = dataset_catalog("hospitality")
+    refs = generated(random.Random(3), catalog, 40, "train-hospitality", set(), lambda: None)
+    ref = next(r for r in refs if catalog.tenant_ids & {s.name for s in r.expected.components})
+    custom = sorted(catalog.tenant_ids & {s.name for s in ref.expected.components})
+    retriever = Retriever(core_retriever.index, training_retrieval(Settings(data_dir=tmp_path)).catalog_dir)
+    retriever.sync_tenant("hospitality")
+    found, skipped = run.run(examples_of([ref], InProcess(retriever), "tuned"))
+    assert not skipped
+    outline = next(e for e in found if e.stage == "outline")
+    assert all(name in outline.prompt for name in custom)
+    assert [s.name for s in to_plan(json.loads(outline.completion), ref.requirement).steps] == [
+        s.name for s in ref.expected.components
+    ]
 
 
 def test_batches_respect_the_token_budget() -> None:

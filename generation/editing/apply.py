@@ -9,6 +9,7 @@ reason, never half applied.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
@@ -35,6 +36,7 @@ class Applied(BaseModel):
     origin: dict[int, int] = Field(description="Step number after the edit -> before, for the steps it kept.")
     changed: list[int] = Field(description="Numbers after the edit of new and changed steps (0: the trigger).")
     pending: dict[int, list[str]] = Field(description="Inputs stage 2 must write, by step number after the edit.")
+    left_out: list[str] = Field([], description="New steps left out, each with why: nothing in scope could fill them.")
 
 
 @dataclass(eq=False)
@@ -68,16 +70,18 @@ class _Tree:
         node = self.by_origin.get(number)
         if node is None:
             raise EditRefused(f"{what}: there is no step {number}")
-        for siblings in self._lists(self.roots):
+        for siblings in self.lists():
             for i, other in enumerate(siblings):
                 if other is node:
                     return siblings, i
         raise EditRefused(f"{what}: step {number} was removed by an earlier operation")
 
-    def _lists(self, nodes: list[_Node]) -> list[list[_Node]]:
+    def lists(self, nodes: list[_Node] | None = None) -> list[list[_Node]]:
+        """Every list of sibling steps: the top level's and each block's."""
+        nodes = self.roots if nodes is None else nodes
         out = [nodes]
         for node in nodes:
-            out += self._lists(node.children)
+            out += self.lists(node.children)
         return out
 
     def block(self, number: int, what: str) -> _Node:
@@ -106,8 +110,14 @@ class _Tree:
         return [i.name for i in (spec.inputs if spec else ()) if i.name not in given]
 
 
-def apply(workflow: Workflow, script: EditScript, catalog: Catalog) -> Applied:
-    """The workflow after `script`; raises EditRefused when an operation or its result is not valid."""
+Unfillable = Callable[[Workflow, int], str | None]
+"""Why stage 2 could not fill step N of a workflow (a required input nothing in scope can fill), or None."""
+
+
+def apply(workflow: Workflow, script: EditScript, catalog: Catalog,
+          unfillable: Unfillable = lambda _workflow, _number: None) -> Applied:  # fmt: skip
+    """The workflow after `script`; raises EditRefused when an operation or its result is not valid. New leaf
+    steps that `unfillable` says stage 2 cannot fill are left out (`Applied.left_out`)."""
     tree = _Tree(workflow, catalog)
     redirect: dict[int, _Node] = {}  # replaced steps: pills to them name their replacement
     for k, op in enumerate(script.ops, 1):
@@ -137,7 +147,36 @@ def apply(workflow: Workflow, script: EditScript, catalog: Catalog) -> Applied:
             _wrap(tree, op, what)
         elif isinstance(op, SetInput):
             _set(tree, workflow, op, what)
-    return _flatten(tree, workflow, redirect)
+    return _without_unfillable(tree, workflow, redirect, unfillable)
+
+
+def _without_unfillable(tree: _Tree, workflow: Workflow, redirect: dict[int, _Node], unfillable: Unfillable) -> Applied:
+    """The flattened edit without its new leaf steps that nothing in scope can fill (an `update_record` of an
+    incident in a flow that has no incident): applied, such a step would keep its required inputs missing. One
+    whose going breaks a rule (the only step of a new block, a step a pill names) stays, for stage 2 to report."""
+    applied = _flatten(tree, workflow, redirect)
+    left_out: list[str] = []
+    staying: set[int] = set()  # unfillable, but their going would break a rule
+    while True:
+        for n, (node, _) in enumerate(_order(tree), 1):
+            if node.origin is not None or node.children or id(node) in staying:
+                continue
+            why = unfillable(applied.workflow, n)
+            if why is None:
+                continue
+            siblings = next(nodes for nodes in tree.lists() if any(other is node for other in nodes))
+            i = next(k for k, other in enumerate(siblings) if other is node)
+            del siblings[i]
+            try:
+                applied = _flatten(tree, workflow, redirect)
+            except EditRefused:
+                siblings.insert(i, node)
+                staying.add(id(node))
+                continue
+            left_out.append(f"new step {node.name}: {why}; it is left out")
+            break  # the numbers and what is in scope moved: look again
+        else:
+            return applied.model_copy(update={"left_out": left_out})
 
 
 def _wrap(tree: _Tree, op: Wrap, what: str) -> None:
@@ -182,7 +221,8 @@ def _set(tree: _Tree, workflow: Workflow, op: SetInput, what: str) -> None:
         node.pending += pending
 
 
-def _flatten(tree: _Tree, workflow: Workflow, redirect: dict[int, _Node]) -> Applied:
+def _order(tree: _Tree) -> list[tuple[_Node, int | None]]:
+    """The steps in workflow order (pre-order), each with its parent's number."""
     order: list[tuple[_Node, int | None]] = []
 
     def walk(nodes: list[_Node], parent: int | None) -> None:
@@ -191,6 +231,11 @@ def _flatten(tree: _Tree, workflow: Workflow, redirect: dict[int, _Node]) -> App
             walk(node.children, len(order))
 
     walk(tree.roots, None)
+    return order
+
+
+def _flatten(tree: _Tree, workflow: Workflow, redirect: dict[int, _Node]) -> Applied:
+    order = _order(tree)
     number = {id(node): n for n, (node, _) in enumerate(order, 1)}
 
     def target(kind: str, k: int) -> int | None:

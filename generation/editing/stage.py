@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -18,6 +19,7 @@ from flowgen.errors import ClientError
 from flowgen.validation import ValidationReport, validate
 from flowgen.workflow import Input, Workflow
 from generation.answers import conforming
+from generation.inputs import Unfillable, step_schema
 from generation.pipeline import MAX_REQUIREMENT_CHARS, Event, Pipeline
 
 from .apply import Applied, EditRefused, apply
@@ -99,7 +101,7 @@ class EditStage:
         if script.answer is not None:
             return result(script.answer, workflow, diff=[])
         try:
-            applied = apply(workflow, script, catalog)
+            applied = apply(workflow, script, catalog, partial(why_unfillable, catalog, tables))
         except EditRefused as refused:
             return result("refused", workflow, diff=[], failures=[str(refused)])
         if on_event:
@@ -108,7 +110,7 @@ class EditStage:
         tokens, calls = tokens + more_tokens, calls + more_calls
         timings["inputs"] = time.perf_counter() - clock - timings["retrieve"] - timings["edit"]
         diff = describe(workflow, edited, applied.origin, applied.changed)
-        return result("edited", edited, diff=diff, changed=applied.changed, failures=failures)
+        return result("edited", edited, diff=diff, changed=applied.changed, failures=applied.left_out + failures)
 
     async def call(self, workflow: Workflow, instruction: str, tenant: str) -> EditCall:
         """The script call's prompt and grammar, with what retrieval found for the instruction (training
@@ -158,6 +160,15 @@ class EditStage:
 def _inputs(given: dict[str, str], order: list[str]) -> list[Input]:
     rank = {name: i for i, name in enumerate(order)}
     return [Input(name=k, value=v) for k, v in sorted(given.items(), key=lambda kv: rank.get(kv[0], len(rank)))]
+
+
+def why_unfillable(catalog: Catalog, tables: list[str], workflow: Workflow, number: int) -> str | None:
+    """Why stage 2 could not write step `number` of the edited workflow (the rule of `inputs.step_schema`)."""
+    try:
+        step_schema(catalog, plan_of(workflow, catalog), number, tables)
+    except Unfillable as error:
+        return str(error)
+    return None
 
 
 async def _quiet(kind: str, data: dict) -> None:

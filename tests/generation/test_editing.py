@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from flowgen.validation import validate
 from flowgen.workflow import Workflow, parse_workflow
 from generation.editing.apply import Applied, EditRefused, apply
 from generation.editing.script import EditScript
+from generation.editing.stage import why_unfillable
 
 HANDWRITTEN = Path(__file__).parents[2] / "flowdata" / "handwritten" / "test.jsonl"
 REFS = {(item := json.loads(line))["id"]: item for line in HANDWRITTEN.read_text().splitlines() if line.strip()}
@@ -168,3 +170,32 @@ def test_later_operations_still_name_steps_by_their_first_numbers(core: Catalog)
     assert applied.origin == {1: 3, 2: 4, 3: 5, 4: 6} and applied.changed == [2]
     with pytest.raises(EditRefused, match="removed by an earlier operation"):
         edit("test-079", core, {"op": "delete", "step": 1}, {"op": "delete", "step": 1})
+
+
+def test_a_new_step_nothing_can_fill_is_left_out_unless_its_going_breaks_a_rule(core: Catalog) -> None:
+    """An update of a knowledge article in a flow about incidents has no article to update: applied, it would keep
+    its record missing. It is left out and said so; a new `if` whose only step it is keeps it (an empty `if`
+    breaks a structure rule)."""
+    change = {"do": "update_record", "a": "update the article", "table": "kb_knowledge"}
+    fillable = partial(why_unfillable, core, [])
+    log = {"do": "log", "a": "log"}
+    script = EditScript.model_validate(
+        {
+            "ops": [
+                {"op": "insert_after", "step": 1, "steps": [change]},
+                {"op": "insert_into", "step": 2, "steps": [log]},
+            ]
+        }
+    )
+    applied = apply(reference("test-002"), script, core, fillable)
+    assert [s.name for s in applied.workflow.components] == ["look_up_records", "for_each", "update_record", "log"]
+    assert applied.left_out == [
+        "new step update_record: step 2: nothing in scope can fill required input 'record' "
+        "of update_record; it is left out"
+    ]
+    assert applied.changed == [4] and applied.pending == {4: ["message", "level"]}
+    assert_untouched_kept(reference("test-002"), applied)
+    alone = {"op": "insert_after", "step": 1, "steps": [{"do": "if", "a": "if so", "then": [change]}]}
+    kept = apply(reference("test-002"), EditScript.model_validate({"ops": [alone]}), core, fillable)
+    assert [s.name for s in kept.workflow.components][:3] == ["look_up_records", "if", "update_record"]
+    assert kept.left_out == []

@@ -71,6 +71,17 @@ NOTIFICATIONS = (
 )  # fmt: skip
 EMAIL_SUBJECTS = (
     "password reset", "access request", "outage", "invoice", "urgent", "new hire", "vpn", "printer",
+    "refund", "complaint", "unsubscribe", "delay", "cancel my order",
+)  # fmt: skip
+MAILBOXES = (
+    "servicedesk@example.com", "help@ourco.com", "support@acme.com", "it-requests@corp.example",
+    "facilities@ourco.com", "billing@example.com", "alerts@ourco.com",
+)  # fmt: skip
+EMAIL_SENDERS = ("a customer", "someone", "a user", "an employee", "a supplier", "a vendor")
+RUNNERS = ("HR", "the service desk", "ops", "the team lead", "finance", "admins", "we")
+ONE_OFF_REASONS = (
+    "before audits", "for the year-end clean-up", "after the migration", "for the supplier recall",
+    "after the outage", "at quarter end", "as a goodwill gesture", "for the office move",
 )  # fmt: skip
 MESSAGES = (
     "this needs attention", "escalated to the team lead", "auto-closed after no response",

@@ -248,13 +248,13 @@ def shape_simple(d: Draft, tables: list[str]) -> list[Segment]:
 def shape_loop(d: Draft, tables: list[str]) -> list[Segment]:
     rng = d.rng
     form = rng.random()
-    if form < 0.5:
+    if form < 0.45:
         trig, rec = record_trigger(d, subject_table(d, tables))
         body = [lookup_loop(d, rec, subject_table(d, tables))]
         if rng.random() < 0.3:
             body.append(act_on_record(d, rec, None))
         return with_trigger(rng, trig, join_actions(rng, body))
-    if form < 0.85:
+    if form < 0.75:
         trig = scheduled_trigger(d)
         return with_trigger(rng, trig, lookup_loop(d, None, subject_table(d, tables)))
     prefix = no_trigger_prefix(d)
@@ -423,6 +423,9 @@ def shape_sla(d: Draft, tables: list[str]) -> list[Segment]:
 def shape_email(d: Draft, tables: list[str]) -> list[Segment]:
     rng = d.rng
     trig = email_trigger(d)
+    senders = [t for t in tables if _sender_match(d, t)]
+    if senders and rng.random() < 0.6:
+        return with_trigger(rng, trig, _sender_record(d, rng.choice(senders)))
     create = Clause(pick(rng, "create an incident from it", "open a ticket with the email subject",
                          "log an incident for the sender", "turn it into an incident"))  # fmt: skip
     step = d.add("create_record", create, None, table="incident",
@@ -436,6 +439,42 @@ def shape_email(d: Draft, tables: list[str]) -> list[Segment]:
     d.add("send_email", reply, None, to="{{inbound_email.from_address}}", subject="We received your email",
           body=f"Your incident is {rec.field('number')}")  # fmt: skip
     return with_trigger(rng, trig, join_actions(rng, [[create], [reply]]))
+
+
+SENDER_COLUMNS = ("caller_id", "requested_for", "opened_by", "employee", "user")  # whose record it is
+
+
+def _sender_match(d: Draft, table: str) -> tuple[str, str] | None:
+    """How a record of `table` is found from an email's sender: its email column, or its user column and the
+    sender's user (with the words for it)."""
+    cols = d.catalog.columns(table)
+    email = next((c.name for c in cols.values() if c.type == "email"), None)
+    if email:
+        return f"{email}={{{{inbound_email.from_address}}}}", "email"
+    users = [c for c in cols.values() if c.reference == "sys_user" and not c.name.startswith("sys_")]
+    user = min(users, key=lambda c: (c.name not in SENDER_COLUMNS, c.name), default=None)
+    return (f"{user.name}={{{{inbound_email.user}}}}", user.label.lower()) if user else None
+
+
+def _sender_record(d: Draft, table: str) -> list[Segment]:
+    """The record the email is about, found from its sender ("match the sender to a policyholder"), then one or two
+    actions on it, and sometimes the email attached to it, as the hand-written email flows do."""
+    rng = d.rng
+    query, said = _sender_match(d, table)  # type: ignore[misc]
+    n = lx.noun(rng, d.catalog, table)
+    find = Clause(pick(rng, f"match the sender to {lx.a(n)}", f"find the {n} by the sender's email", f"look up the sender's {n}",
+                       f"find the {n} whose {said} is the sender") if said == "email" else
+                  pick(rng, f"find the sender's {n}", f"look up the {n} where the sender is the {said}",
+                       f"get the {n} of whoever sent it"))  # fmt: skip
+    step = d.add("look_up_record", find, None, table=table, conditions=query)
+    rec = Record(table, d.pill(step, "record"), n, pick(rng, "it", f"the {n}", "them"))
+    parts: list[Segment] = [find, pick(rng, ", ", " and ", ", then ", ". ")]
+    if rng.random() < 0.35:
+        attach = Clause(pick(rng, "attach the email to it", f"link the email to the {n}", "associate the mail with it"))
+        d.add("associate_record_to_email", attach, None, email="{{inbound_email.inbound_email}}", record=rec.pill,
+              table=table)  # fmt: skip
+        parts += [attach, pick(rng, ", ", " and ", ", then ")]
+    return parts + actions_on_record(d, rec, None)
 
 
 def shape_wait(d: Draft, tables: list[str]) -> list[Segment]:
@@ -540,6 +579,6 @@ def shape_compound(d: Draft, tables: list[str]) -> list[Segment]:
 
 SHAPES: dict[Shape, int] = {
     shape_simple: 14, shape_loop: 12, shape_branch: 8, shape_parallel: 5, shape_try: 4, shape_approval: 5,
-    shape_catalog: 5, shape_sla: 3, shape_email: 3, shape_wait: 3, shape_scheduled_count: 3, shape_skip: 2,
+    shape_catalog: 5, shape_sla: 3, shape_email: 5, shape_wait: 3, shape_scheduled_count: 3, shape_skip: 2,
     shape_variables: 2, shape_owner_loop: 4, shape_bulk: 3, shape_compound: 10,
 }  # fmt: skip

@@ -120,14 +120,36 @@ def sla_trigger(d: Draft) -> list:
 
 
 def email_trigger(d: Draft) -> list:
+    """An inbound email, by its subject, the mailbox it was sent to, or both, as people say it ("emails to
+    claims@acme.com", "if a customer emails us with 'lost card' in the subject")."""
     rng = d.rng
     word = rng.choice(lx.EMAIL_SUBJECTS)
-    text = pick(rng, f"when an email comes in with '{word}' in the subject", f"whenever we receive an email about {word}",
-                f"on inbound emails with subject containing {word}", f"when a mail arrives mentioning {word}")  # fmt: skip
-    d.set_trigger("inbound_email", Clause(text), condition=f"subjectLIKE{word}")
+    box, who = rng.choice(lx.MAILBOXES), rng.choice(lx.EMAIL_SENDERS)
+    form = rng.random()
+    if form < 0.55:
+        text = pick(rng, f"when an email comes in with '{word}' in the subject", f"whenever we receive an email about {word}",
+                    f"on inbound emails with subject containing {word}", f"when a mail arrives mentioning {word}",
+                    f"if {who} emails us with '{word}' in the subject", f"when {who} emails in with '{word}' in the subject line",
+                    f"{word} emails (subject contains {word})", f"emails with '{word}' in the subject")  # fmt: skip
+        query = f"subjectLIKE{word}"
+    elif form < 0.8:
+        text = pick(rng, f"emails to {box}", f"{who} emails {box}", f"when {who} emails {box}", f"mail sent to {box}",
+                    f"whenever something lands in {box}")  # fmt: skip
+        query = f"recipientsLIKE{box}"
+    else:
+        text = pick(rng, f"{who} emails {box} with '{word}' in the subject", f"emails to {box} with '{word}' in the subject",
+                    f"when {who} writes to {box} about {word}")  # fmt: skip
+        query = f"recipientsLIKE{box}^subjectLIKE{word}"
+    d.set_trigger("inbound_email", Clause(text), condition=query)
     return [d.trigger_clause]
 
 
 def no_trigger_prefix(d: Draft) -> str:
-    return pick(d.rng, "a flow I can run by hand to ", "manual flow: ", "a subflow that can ", "on demand, ",
-                "make a flow (no trigger, we'll call it from other flows) to ", "run manually: ")  # fmt: skip
+    """The words of a flow with no trigger, run by hand or called by other flows: often with who runs it and why
+    ("a flow HR can run by hand before audits: ", "manual flow for the supplier recall: ")."""
+    rng = d.rng
+    who, why = rng.choice(lx.RUNNERS), rng.choice(lx.ONE_OFF_REASONS)
+    return pick(rng, "a flow I can run by hand to ", "manual flow: ", "a subflow that can ", "on demand, ",
+                "make a flow (no trigger, we'll call it from other flows) to ", "run manually: ",
+                f"a flow {who} can run by hand {why}: ", f"manual flow {why}: ", f"run-on-demand flow {why}: ",
+                f"flow I can run {why} to ", f"a one-off flow {why}: ", f"{who} want a button to ")  # fmt: skip

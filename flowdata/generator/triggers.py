@@ -21,6 +21,14 @@ EVERY = (
 ORDINALS = {1: "1st", 2: "2nd", 3: "3rd", 5: "5th", 10: "10th", 15: "15th", 20: "20th", 25: "25th", 28: "28th"}
 
 
+def terse_changes(n: str, phrase: str) -> tuple[str, ...]:
+    """How people note a record reaching a value, often without a verb for the change ("batch quarantined", "card
+    reported stolen", "once an order is delivered", "req goes to pending approval"): words that read like a new
+    record to a model that only saw "becomes" and "moves to"."""
+    return (f"{n} {phrase}", f"once {lx.a(n)} is {phrase}", f"when {lx.a(n)} is {phrase}", f"{n} goes {phrase}",
+            f"{n} marked as {phrase}", f"{n} goes to {phrase}", f"when {lx.a(n)} gets {phrase}")  # fmt: skip
+
+
 def record_trigger(d: Draft, table: str) -> tuple[list, Record]:
     """A record created / updated trigger on `table`; returns segments and the trigger's record."""
     rng = d.rng
@@ -64,7 +72,8 @@ def _becomes(d: Draft, table: str, n: str) -> tuple[str, dict[str, str]]:
         inputs["condition"] = f"{col.name}CHANGESTO{value}"
         text = pick(rng, f"when {lx.a(n)} becomes {phrase}", f"whenever {lx.a(n)} is set to {phrase}",
                     f"once {lx.a(n)} moves to {phrase}", f"when the {lx.column_phrase(col)} of {lx.a(n)} changes to {phrase}",
-                    f"every time {lx.a(n)} gets {phrase}", f"as soon as {lx.a(n)} is {phrase}")  # fmt: skip
+                    f"every time {lx.a(n)} gets {phrase}", f"as soon as {lx.a(n)} is {phrase}",
+                    *terse_changes(n, phrase))  # fmt: skip
     else:
         text = pick(rng, f"whenever {lx.a(n)} is updated", f"when someone updates {lx.a(n)}", f"on {n} update",
                     f"each time {lx.a(n)} changes")  # fmt: skip

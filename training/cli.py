@@ -49,8 +49,10 @@ def _write_examples(settings: Settings, limit: int | None, what: str, suffix: st
     """For train and dev: the examples `build` makes of each reference, with real retrieval (over core and
     the training tenants), into sft/<split><suffix>.jsonl, with their count per stage and the references
     skipped."""
-    retriever = Retriever.open(training_retrieval(settings))
+    apart = training_retrieval(settings)
+    retriever = Retriever.open(apart)
     try:
+        err.print(f"indexing core and the training tenants in {apart.qdrant_dir} (a minute the first time)")
         retriever.sync_all()
         for split in ("train", "dev"):
             refs = load_split(settings.dataset_dir, split)[:limit]

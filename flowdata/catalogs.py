@@ -21,7 +21,14 @@ TRAINING_TENANTS = Path(__file__).parent / "tenants"
 
 
 def training_tenants() -> list[str]:
-    return list_tenants(TRAINING_TENANTS)
+    return list(_training_names())
+
+
+@lru_cache(maxsize=1)
+def _training_names() -> tuple[str, ...]:
+    """Listed once: `dataset_catalog` asks for every reference a build checks (thousands), and the folder is
+    part of the source."""
+    return tuple(list_tenants(TRAINING_TENANTS))
 
 
 @lru_cache(maxsize=32)
@@ -32,7 +39,7 @@ def _training_catalog(tenant: str) -> Catalog:
 
 def dataset_catalog(tenant: str) -> Catalog:
     """The catalog of any tenant a reference names: a training tenant's own entries over the served core."""
-    return _training_catalog(tenant) if tenant in training_tenants() else load_catalog(tenant)
+    return _training_catalog(tenant) if tenant in _training_names() else load_catalog(tenant)
 
 
 def training_retrieval(settings: Settings) -> Settings:

@@ -154,17 +154,24 @@ def without_unfillable(catalog: Catalog, plan: OutlinePlan, tables: list[str]) -
     dropped: list[str] = []
     number = 1
     while number <= len(plan.steps):
-        try:
-            step_schema(catalog, plan, number, tables)
-        except Unfillable as error:
-            if not any(s.parent == number for s in plan.steps):
-                shorter = _without(plan, number)
-                if _structure(catalog, shorter) <= _structure(catalog, plan):
-                    dropped.append(f"{error}; the step is left out")
-                    plan = shorter
-                    continue
+        why = why_unfillable(catalog, plan, number, tables)
+        if why is not None and not any(s.parent == number for s in plan.steps):
+            shorter = _without(plan, number)
+            if _structure(catalog, shorter) <= _structure(catalog, plan):
+                dropped.append(f"{why}; the step is left out")
+                plan = shorter
+                continue
         number += 1
     return plan, dropped
+
+
+def why_unfillable(catalog: Catalog, plan: OutlinePlan, number: int, tables: list[str]) -> str | None:
+    """Why stage 2 cannot write step `number` of `plan` (a required input nothing in scope can fill), or None."""
+    try:
+        step_schema(catalog, plan, number, tables)
+    except Unfillable as error:
+        return str(error)
+    return None
 
 
 def _without(plan: OutlinePlan, number: int) -> OutlinePlan:

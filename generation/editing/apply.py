@@ -110,12 +110,12 @@ class _Tree:
         return [i.name for i in (spec.inputs if spec else ()) if i.name not in given]
 
 
-Unfillable = Callable[[Workflow, int], str | None]
+UnfillableRule = Callable[[Workflow, int], str | None]
 """Why stage 2 could not fill step N of a workflow (a required input nothing in scope can fill), or None."""
 
 
 def apply(workflow: Workflow, script: EditScript, catalog: Catalog,
-          unfillable: Unfillable = lambda _workflow, _number: None) -> Applied:  # fmt: skip
+          unfillable: UnfillableRule = lambda _workflow, _number: None) -> Applied:  # fmt: skip
     """The workflow after `script`; raises EditRefused when an operation or its result is not valid. New leaf
     steps that `unfillable` says stage 2 cannot fill are left out (`Applied.left_out`)."""
     tree = _Tree(workflow, catalog)
@@ -150,7 +150,9 @@ def apply(workflow: Workflow, script: EditScript, catalog: Catalog,
     return _without_unfillable(tree, workflow, redirect, unfillable)
 
 
-def _without_unfillable(tree: _Tree, workflow: Workflow, redirect: dict[int, _Node], unfillable: Unfillable) -> Applied:
+def _without_unfillable(
+    tree: _Tree, workflow: Workflow, redirect: dict[int, _Node], unfillable: UnfillableRule
+) -> Applied:
     """The flattened edit without its new leaf steps that nothing in scope can fill (an `update_record` of an
     incident in a flow that has no incident): applied, such a step would keep its required inputs missing. One
     whose going breaks a rule (the only step of a new block, a step a pill names) stays, for stage 2 to report."""

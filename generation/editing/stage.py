@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -19,10 +18,10 @@ from flowgen.errors import ClientError
 from flowgen.validation import ValidationReport, validate
 from flowgen.workflow import Input, Workflow
 from generation.answers import conforming
-from generation.inputs import Unfillable, step_schema
+from generation.inputs import why_unfillable
 from generation.pipeline import MAX_REQUIREMENT_CHARS, Event, Pipeline
 
-from .apply import Applied, EditRefused, apply
+from .apply import Applied, EditRefused, UnfillableRule, apply
 from .diff import describe
 from .grammar import edit_schema, to_script
 from .script import EditScript
@@ -101,7 +100,7 @@ class EditStage:
         if script.answer is not None:
             return result(script.answer, workflow, diff=[])
         try:
-            applied = apply(workflow, script, catalog, partial(why_unfillable, catalog, tables))
+            applied = apply(workflow, script, catalog, unfillable_in(catalog, tables))
         except EditRefused as refused:
             return result("refused", workflow, diff=[], failures=[str(refused)])
         if on_event:
@@ -162,13 +161,9 @@ def _inputs(given: dict[str, str], order: list[str]) -> list[Input]:
     return [Input(name=k, value=v) for k, v in sorted(given.items(), key=lambda kv: rank.get(kv[0], len(rank)))]
 
 
-def why_unfillable(catalog: Catalog, tables: list[str], workflow: Workflow, number: int) -> str | None:
-    """Why stage 2 could not write step `number` of the edited workflow (the rule of `inputs.step_schema`)."""
-    try:
-        step_schema(catalog, plan_of(workflow, catalog), number, tables)
-    except Unfillable as error:
-        return str(error)
-    return None
+def unfillable_in(catalog: Catalog, tables: list[str]) -> UnfillableRule:
+    """Stage 2's rule (`inputs.why_unfillable`) for the steps of an edited workflow, seen as stage 2 sees it."""
+    return lambda workflow, number: why_unfillable(catalog, plan_of(workflow, catalog), number, tables)
 
 
 async def _quiet(kind: str, data: dict) -> None:

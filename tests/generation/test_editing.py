@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from functools import partial
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from flowgen.validation import validate
 from flowgen.workflow import Workflow, parse_workflow
 from generation.editing.apply import Applied, EditRefused, apply
 from generation.editing.script import EditScript
-from generation.editing.stage import why_unfillable
+from generation.editing.stage import unfillable_in
 
 HANDWRITTEN = Path(__file__).parents[2] / "flowdata" / "handwritten" / "test.jsonl"
 REFS = {(item := json.loads(line))["id"]: item for line in HANDWRITTEN.read_text().splitlines() if line.strip()}
@@ -177,7 +176,7 @@ def test_a_new_step_nothing_can_fill_is_left_out_unless_its_going_breaks_a_rule(
     its record missing. It is left out and said so; a new `if` whose only step it is keeps it (an empty `if`
     breaks a structure rule)."""
     change = {"do": "update_record", "a": "update the article", "table": "kb_knowledge"}
-    fillable = partial(why_unfillable, core, [])
+    fillable = unfillable_in(core, [])
     log = {"do": "log", "a": "log"}
     script = EditScript.model_validate(
         {

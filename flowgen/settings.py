@@ -27,6 +27,14 @@ class EngineSettings(BaseModel):
         description="Merge the adapter into the weights once and serve the merged copy (about 1.75x cheaper per "
         "request on a CPU than vLLM's LoRA path); false: vLLM applies it per request (multi-LoRA on GPUs).",
     )
+    edit_lora: Path | None = Field(
+        None,
+        description="A LoRA adapter that writes the edit stage's scripts, trained on the served model with its adapter "
+        "merged (`flowgen train run --edit-adapter`); default: the shipped one, with the shipped model.",
+    )
+    edit_adapter: bool = Field(
+        True, description="Write edit scripts with the edit adapter (false: with the served model, as it is)."
+    )
     max_model_len: int = 4096
     max_num_seqs: int = Field(32, description="Requests the scheduler batches together.")
     kv_cache_memory_bytes: int | None = Field(1 << 30, description="KV cache size; unset on GPUs to use a fraction.")

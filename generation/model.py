@@ -16,10 +16,13 @@ import tempfile
 from pathlib import Path
 
 from flowgen.console import err
+from flowgen.errors import FlowGenError
 from flowgen.settings import Settings
 
 DEFAULT_NAME = "gemma-3-270m"
 SHIPPED_ADAPTER = Path(__file__).parent / "adapters" / "gemma-3-270m-flowgen"
+SHIPPED_EDIT_ADAPTER = Path(__file__).parent / "adapters" / "gemma-3-270m-flowgen-edit"
+ADAPTER_META = "flowgen.json"  # what `flowgen train run` writes beside an adapter: its metrics and lineage
 
 
 def base_model(settings: Settings) -> Path:
@@ -67,12 +70,50 @@ def adapter_digest(adapter: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def model_identity(settings: Settings) -> str:
-    """Which model answers with these settings (its folder, its adapter's content, the prompts), without merging or
-    loading anything: what tells predictions of different models apart."""
+def served_name(settings: Settings) -> str:
+    """The served weights by name, without merging anything: the base folder and its adapter's content (the name of
+    the merged folder)."""
     base, lora = served_model(settings, merge=False)
-    adapter = f"+{adapter_digest(lora)}" if lora is not None else ""
-    return f"{base.name}{adapter} {settings.engine.prompt_style}"
+    return f"{base.name}+{adapter_digest(lora)}" if lora is not None else base.name
+
+
+def model_identity(settings: Settings) -> str:
+    """Which model answers with these settings (its weights, the edit adapter, the prompts), without merging or
+    loading anything: what tells predictions of different models apart."""
+    edit = edit_adapter(settings)
+    editor = f" edit+{adapter_digest(edit)}" if edit is not None else ""
+    return f"{served_name(settings)}{editor} {settings.engine.prompt_style}"
+
+
+def edit_adapter(settings: Settings) -> Path | None:
+    """The LoRA adapter the edit stage writes scripts with, applied per request on the served model; None: the served
+    model writes them as it is.
+
+    An edit adapter is trained on the served weights with their adapter merged (`flowgen train run --edit-adapter`
+    records which in its flowgen.json); on any other weights it would decode nonsense, so a configured one that does
+    not match is an error, and the shipped one, once the stage adapter is retrained without it, is left out with a
+    warning."""
+    engine = settings.engine
+    shipped = engine.edit_lora is None
+    adapter = engine.edit_lora or (SHIPPED_EDIT_ADAPTER if engine.model is None and engine.lora is None else None)
+    if not engine.edit_adapter or adapter is None or (shipped and not engine.fine_tuned):
+        return None
+    if shipped and not (adapter / "adapter_config.json").is_file():
+        return None
+    served = served_name(settings)
+    meta = adapter / ADAPTER_META
+    trained_on = json.loads(meta.read_text()).get("model") if meta.is_file() else None
+    problem = None
+    if trained_on != served:
+        problem = f"edit adapter {adapter} was trained on {trained_on or 'unrecorded weights'}, not on {served}"
+    elif served_model(settings, merge=False)[1] is not None and not engine.merge_lora:
+        problem = "an edit adapter needs the served adapter merged (vLLM applies one adapter per request): merge_lora"
+    if problem is None:
+        return adapter
+    if shipped:
+        err.print(f"[yellow]{problem}: edits are written without it[/]")
+        return None
+    raise FlowGenError(f"{problem}; retrain it (`flowgen train run --edit-adapter`) or unset FLOWGEN_ENGINE__EDIT_LORA")
 
 
 def ensure_merged(base: Path, adapter: Path, cache: Path) -> Path:

@@ -33,6 +33,22 @@ class RemoteEngine:
     ) -> Completion:
         return await call(self.handle.complete.remote(prompt, schema, max_tokens, min_tokens))
 
+    @property
+    def editor(self) -> RemoteEditor:
+        return RemoteEditor(self.handle)
+
+
+class RemoteEditor:
+    """The LLM deployment's edit-script completions (its edit adapter)."""
+
+    def __init__(self, handle: DeploymentHandle) -> None:
+        self.handle = handle
+
+    async def complete(
+        self, prompt: str, schema: dict[str, Any] | None, max_tokens: int, min_tokens: int = 0
+    ) -> Completion:
+        return await call(self.handle.complete_edit.remote(prompt, schema, max_tokens, min_tokens))
+
 
 class RemoteSuggester:
     def __init__(self, handle: DeploymentHandle) -> None:

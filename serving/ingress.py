@@ -161,7 +161,7 @@ class Ingress:
         return self._streamed(body.tenant, lambda push: self._edit(body, "edit_stream", push))
 
     async def _edit(self, body: EditRequest, endpoint: str, on_event: Event | None = None) -> EditResult:
-        stage = EditStage(Pipeline(self.engine, self.suggester, body.options.style or self.style))
+        stage = EditStage(Pipeline(self.engine, self.suggester, body.options.style or self.style), self.engine.editor)
         return await self._metered(endpoint, stage.run(body.workflow, body.instruction, body.tenant, on_event))
 
     def _streamed(self, tenant: str, run: Callable[[Event], Awaitable[BaseModel]]) -> StreamingResponse:

@@ -9,8 +9,7 @@ from ray import serve
 
 from flowgen.settings import Settings
 from generation.engines import Completion
-from generation.engines.vllm import VLLMEngine
-from generation.model import served_model
+from generation.engines.factory import start_vllm
 
 
 @serve.deployment(
@@ -23,13 +22,18 @@ from generation.model import served_model
 )
 class LLMServer:
     def __init__(self, settings: Settings) -> None:
-        model, lora = served_model(settings)
-        self.engine = VLLMEngine(settings.engine, model, lora, ray_metrics=True)
+        self.engine = start_vllm(settings, ray_metrics=True)
 
     async def complete(
         self, prompt: str, schema: dict[str, Any] | None, max_tokens: int, min_tokens: int = 0
     ) -> Completion:
         return await self.engine.complete(prompt, schema, max_tokens, min_tokens)
+
+    async def complete_edit(
+        self, prompt: str, schema: dict[str, Any] | None, max_tokens: int, min_tokens: int = 0
+    ) -> Completion:
+        """An edit script, by the edit adapter where the engine serves one."""
+        return await self.engine.editor.complete(prompt, schema, max_tokens, min_tokens)
 
     def stats(self) -> dict[str, int]:
         """Requests generating now, and requests aborted because their caller went away."""

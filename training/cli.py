@@ -21,7 +21,7 @@ from flowgen.errors import FlowGenError
 from flowgen.evaluation.records import Reference, load_models, write_jsonl
 from flowgen.settings import Settings
 from generation.editing.stage import EditStage
-from generation.model import base_model
+from generation.model import base_model, served_model
 from generation.pipeline import InProcess, Pipeline
 from retrieval.suggest import Retriever
 
@@ -115,27 +115,42 @@ def run_cmd(
     edits: Annotated[
         int | None, typer.Option(help="Add the first N edit examples (`flowgen train edits`; default all; 0: none).")
     ] = None,
+    edit_adapter: Annotated[
+        bool,
+        typer.Option(
+            "--edit-adapter",
+            help="Train the edit adapter: the edit examples alone (`--edits`), on the served model with its adapter "
+            "merged, whose edit calls it then writes (FLOWGEN_ENGINE__EDIT_LORA).",
+        ),
+    ] = False,
 ) -> None:
     """Train a LoRA adapter on the SFT examples (`--skip` and `--limit` count the stages' examples; the edit
     examples come on top); rerun the same command to resume after an interruption."""
     settings = settings_of(ctx)
+    folder = sft_dir(settings)
+    wanted = ["train.edit.jsonl", "dev.edit.jsonl"] if edit_adapter else ["train.jsonl", "dev.jsonl"]
     try:
         cfg = TrainConfig.model_validate_json(config.read_text())
-        folder = sft_dir(settings)
-        if not (folder / "train.jsonl").is_file():
-            raise FlowGenError(f"no SFT examples in {folder}: run `flowgen train data` first")
-        examples = load_models(folder / "train.jsonl", SFTExample)
-        dev = load_models(folder / "dev.jsonl", SFTExample)
+        if missing := [name for name in wanted if not (folder / name).is_file()]:
+            command = "flowgen train edits" if edit_adapter else "flowgen train data"
+            raise FlowGenError(f"no {', '.join(missing)} in {folder}: run `{command}` first")
+        examples, dev = (load_models(folder / name, SFTExample) for name in wanted)
     except (OSError, ValueError) as error:
         raise FlowGenError(str(error)) from error
-    rng = random.Random(cfg.seed)
-    examples = [e for e in examples if e.stage == "outline" or rng.random() < inputs_share]
-    examples = examples[skip:][:limit]
-    if edits != 0 and (folder / "train.edit.jsonl").is_file():
-        examples += load_models(folder / "train.edit.jsonl", SFTExample)[:edits]
-        dev += load_models(folder / "dev.edit.jsonl", SFTExample)
+    if edit_adapter:
+        examples = examples[:edits]
+        if served_model(settings, merge=False)[1] is None:
+            raise FlowGenError("an edit adapter sits on a fine-tuned model: the served model has no adapter to merge")
+        model = served_model(settings, merge=True)[0]
+    else:
+        rng = random.Random(cfg.seed)
+        examples = [e for e in examples if e.stage == "outline" or rng.random() < inputs_share]
+        examples = examples[skip:][:limit]
+        if edits != 0 and (folder / "train.edit.jsonl").is_file():
+            examples += load_models(folder / "train.edit.jsonl", SFTExample)[:edits]
+            dev += load_models(folder / "dev.edit.jsonl", SFTExample)
+        model = base_model(settings)
     run = out or settings.training_dir / "run"
-    model = base_model(settings)
     err.print(f"training on {len(examples)} examples ({model}); checkpoints in {run}/checkpoints")
     with progress() as bar:
         task = bar.add_task("training", total=None)

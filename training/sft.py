@@ -23,9 +23,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from .sft_data import SFTExample
+from generation.model import ADAPTER_META, machine_dtype
 
-ADAPTER_META = "flowgen.json"
+from .sft_data import SFTExample
 
 
 class TrainConfig(BaseModel):
@@ -137,8 +137,6 @@ def train(
     from peft import LoraConfig, PeftModel, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from generation.model import machine_dtype
-
     if config.threads:
         torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
@@ -206,6 +204,7 @@ def train(
         "final_train_loss": round(sum(state["losses"][-20:]) / max(1, len(state["losses"][-20:])), 4),
         "dev_loss": round(dev_loss(model, dev, pad), 4) if dev else None,
         "config": config.model_dump(),
+        "model": model_dir.name,  # the weights it was trained on (an edit adapter is served on those only)
         "init_adapter": _lineage(init_adapter),
     }
     adapter = out / "adapter"

@@ -49,7 +49,8 @@ def edit(ctx: typer.Context, file: Path, instruction: str, tenant: TenantOption 
         err.print(f"[bold]{kind}[/bold] {json.dumps(data)}", highlight=False)
 
     async def job(engine: Engine, retriever: Retriever) -> EditResult:
-        return await EditStage(Pipeline(engine, InProcess(retriever), chosen)).run(workflow, instruction, tenant, show)
+        stage = EditStage(Pipeline(engine, InProcess(retriever), chosen), engine.editor)
+        return await stage.run(workflow, instruction, tenant, show)
 
     result = with_engine(settings, job)
     print(json.dumps(result.workflow.to_json(), indent=2))
@@ -80,12 +81,12 @@ def eval_edits(
     folder = out or settings.data_dir / "eval" / "edits"
 
     async def job(engine: Engine, retriever: Retriever) -> list[EditPrediction]:
-        pipeline = Pipeline(engine, InProcess(retriever), chosen)
+        stage = EditStage(Pipeline(engine, InProcess(retriever), chosen), engine.editor)
         predictions = []
         with progress() as bar:
             task = bar.add_task("editing", total=len(selected))
             for case in selected:  # one at a time: the costs are per edit
-                predictions.append(await _predict(pipeline, case, regenerate))
+                predictions.append(await _predict(stage, case, regenerate))
                 bar.advance(task)
         return predictions
 
@@ -109,9 +110,9 @@ def eval_edits(
     err.print(f"wrote {folder / 'predictions.jsonl'}, {folder / 'report.json'}")
 
 
-async def _predict(pipeline: Pipeline, case: EditCase, regenerate: bool) -> EditPrediction:
+async def _predict(stage: EditStage, case: EditCase, regenerate: bool) -> EditPrediction:
     try:
-        result = await EditStage(pipeline).run(case.workflow, case.instruction, case.tenant)
+        result = await stage.run(case.workflow, case.instruction, case.tenant)
         cost = Cost(tokens=result.tokens, calls=result.calls, seconds=result.timings)
         failures = "; ".join(result.failures) or None
         prediction = EditPrediction(
@@ -122,7 +123,7 @@ async def _predict(pipeline: Pipeline, case: EditCase, regenerate: bool) -> Edit
     if regenerate:
         clock = time.perf_counter()
         try:
-            scratch = await pipeline.run(f"{case.requirement} {case.instruction}", case.tenant)
+            scratch = await stage.pipeline.run(f"{case.requirement} {case.instruction}", case.tenant)
             prediction.regenerate = Cost(tokens=scratch.tokens, calls=scratch.calls, seconds=scratch.timings)
         except FlowGenError as error:
             err.print(f"[yellow]{case.id}: regenerating failed after {time.perf_counter() - clock:.0f}s: {error}")

@@ -18,6 +18,7 @@ from flowgen.errors import ClientError
 from flowgen.validation import ValidationReport, validate
 from flowgen.workflow import Input, Workflow
 from generation.answers import conforming
+from generation.engines.base import Completer
 from generation.inputs import why_unfillable
 from generation.pipeline import MAX_REQUIREMENT_CHARS, Event, Pipeline
 
@@ -74,10 +75,12 @@ def check_workflow(workflow: Workflow, catalog: Catalog) -> None:
 
 
 class EditStage:
-    """Edits with the pipeline's engine, retriever, prompt style and stage 2."""
+    """Edits with the pipeline's retriever, prompt style and stage 2; `editor` writes the scripts (an engine's
+    `editor`: its edit adapter where it serves one; default the pipeline's engine)."""
 
-    def __init__(self, pipeline: Pipeline, edit_tokens: int = 256) -> None:
+    def __init__(self, pipeline: Pipeline, editor: Completer | None = None, edit_tokens: int = 256) -> None:
         self.pipeline = pipeline
+        self.editor = editor or pipeline.engine
         self.edit_tokens = edit_tokens
 
     async def run(self, workflow: Workflow, instruction: str, tenant: str = "core",
@@ -87,7 +90,7 @@ class EditStage:
         call = await self.call(workflow, instruction, tenant)
         catalog, tables = call.catalog, call.tables
         timings = {"retrieve": time.perf_counter() - clock}
-        completion = await self.pipeline.engine.complete(call.prompt, call.schema, self.edit_tokens)
+        completion = await self.editor.complete(call.prompt, call.schema, self.edit_tokens)
         script = to_script(conforming(completion, call.schema))
         timings["edit"] = time.perf_counter() - clock - timings["retrieve"]
         tokens, calls = completion.tokens, 1

@@ -58,6 +58,11 @@ class Engine(ABC):
     ) -> Completion:
         """Greedy completion, constrained to `schema` when given."""
 
+    @property
+    def editor(self) -> Completer:
+        """What writes the edit stage's scripts: the engine itself, unless it serves an edit adapter (vllm.py)."""
+        return self
+
     @abstractmethod
     async def close(self) -> None:
         """Release what the engine holds, on the loop that used it (a client's connections belong to that loop)."""

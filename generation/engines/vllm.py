@@ -15,7 +15,7 @@ from typing import Any
 from flowgen.settings import EngineSettings
 from generation.model import machine_dtype
 
-from .base import Completion, Engine, GenerationFailed
+from .base import Completer, Completion, Engine, GenerationFailed
 
 # vLLM logs to stdout by default, which would mix with the answers a command prints there.
 os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
@@ -24,11 +24,14 @@ os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
 
 class VLLMEngine(Engine):
     def __init__(
-        self, settings: EngineSettings, model: Path, lora: Path | None = None, ray_metrics: bool = False
-    ) -> None:
+        self, settings: EngineSettings, model: Path, lora: Path | None = None, ray_metrics: bool = False,
+        edit_lora: Path | None = None,
+    ) -> None:  # fmt: skip
         """`lora`: an adapter applied to every request (vLLM multi-LoRA; `model.served_model` merges it by default).
+        `edit_lora`: the adapter the `editor` applies to the edit stage's calls (`model.edit_adapter`).
         `ray_metrics`: export vLLM's own metrics through Ray's metrics agent (inside a Serve replica)."""
         from vllm import AsyncEngineArgs
+        from vllm.lora.request import LoRARequest
         from vllm.v1.engine.async_llm import AsyncLLM
 
         self.settings = settings
@@ -40,7 +43,7 @@ class VLLMEngine(Engine):
             max_model_len=settings.max_model_len,
             max_num_seqs=settings.max_num_seqs,
             enable_prefix_caching=True,  # the stage-2 prompts of one workflow share a long prefix
-            enable_lora=lora is not None,
+            enable_lora=lora is not None or edit_lora is not None,
             max_lora_rank=16,
             kv_cache_memory_bytes=settings.kv_cache_memory_bytes,
             gpu_memory_utilization=settings.gpu_memory_utilization,
@@ -55,16 +58,23 @@ class VLLMEngine(Engine):
         self.llm = AsyncLLM.from_engine_args(args, stat_loggers=stat_loggers)
         self.running = 0
         self.cancelled = 0  # requests aborted because their caller went away
-        self._lora = None
-        if lora is not None:
-            from vllm.lora.request import LoRARequest
+        self._lora = LoRARequest("flowgen", 1, str(lora)) if lora is not None else None
+        self._edit_lora = LoRARequest("flowgen-edit", 2, str(edit_lora)) if edit_lora is not None else None
 
-            self._lora = LoRARequest("flowgen", 1, str(lora))
+    @property
+    def editor(self) -> Completer:
+        return _Adapted(self, self._edit_lora) if self._edit_lora is not None else self
 
     async def complete(
         self, prompt: str, schema: dict[str, Any] | None, max_tokens: int, min_tokens: int = 0
     ) -> Completion:
         """Greedy completion, constrained to `schema` when given."""
+        return await self.generate(prompt, schema, max_tokens, min_tokens, self._lora)
+
+    async def generate(
+        self, prompt: str, schema: dict[str, Any] | None, max_tokens: int, min_tokens: int, lora: Any
+    ) -> Completion:
+        """A completion with `lora` (a LoRARequest, or None: the model as loaded)."""
         from vllm import SamplingParams
         from vllm.sampling_params import StructuredOutputsParams
 
@@ -75,7 +85,7 @@ class VLLMEngine(Engine):
         final = None
         self.running += 1
         try:
-            async for out in self.llm.generate(prompt, params, request_id=uuid.uuid4().hex, lora_request=self._lora):
+            async for out in self.llm.generate(prompt, params, request_id=uuid.uuid4().hex, lora_request=lora):
                 final = out
         except asyncio.CancelledError:  # vLLM aborts the request in its scheduler
             self.cancelled += 1
@@ -96,6 +106,19 @@ class VLLMEngine(Engine):
         if hasattr(self, "llm"):
             self.llm.shutdown()
             del self.llm  # collected now: its finalizer fails if it runs at exit, once vLLM's globals are gone
+
+
+class _Adapted:
+    """The engine's completions with another adapter: the edit stage's scripts by the edit adapter."""
+
+    def __init__(self, engine: VLLMEngine, lora: Any) -> None:
+        self.engine = engine
+        self.lora = lora
+
+    async def complete(
+        self, prompt: str, schema: dict[str, Any] | None, max_tokens: int, min_tokens: int = 0
+    ) -> Completion:
+        return await self.engine.generate(prompt, schema, max_tokens, min_tokens, self.lora)
 
 
 def _cpu_binding(cpu_threads: str) -> str:

@@ -8,15 +8,18 @@ import random
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from flowdata.catalogs import dataset_catalog, training_retrieval
 from flowdata.splits import generated, handwritten, ood_sample
 from flowgen.catalog import Catalog
+from flowgen.cli import app
+from flowgen.errors import FlowGenError
 from flowgen.evaluation.harness import evaluate
-from flowgen.evaluation.records import Prediction, Reference
+from flowgen.evaluation.records import Prediction, Reference, write_jsonl
 from flowgen.settings import Settings
 from flowgen.workflow import Workflow
-from generation.model import ensure_default_model, ensure_merged
+from generation.model import edit_adapter, ensure_default_model, ensure_merged, model_identity, served_name
 from generation.outline import Inexpressible, outline_schema, spans, to_outline, to_plan
 from generation.pipeline import InProcess
 from retrieval.suggest import Retriever
@@ -189,6 +192,53 @@ def test_training_learns_resumes_and_merges(tiny_model: Path, tmp_path: Path) ->
     again = train(tiny_model, EXAMPLES, [], config, tmp_path / "more", lambda s, t, stats: more.append(stats["loss"]),
                   init_adapter=adapter)  # fmt: skip
     assert more[0] < losses[0] - 0.5 and again["init_adapter"]["steps"] == metrics["steps"]
+    assert metrics["model"] == tiny_model.name  # the weights it was trained on
+
+
+@pytest.mark.slow  # trains three small adapters
+def test_an_edit_adapter_trains_on_the_merged_model_and_is_served_on_it_only(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`flowgen train run --edit-adapter` trains on the edit examples alone, on the served model with its adapter
+    merged, and records which; once the stage adapter is retrained it no longer fits and is refused."""
+    config = TrainConfig(epochs=1, batch_tokens=256, max_rows=4, checkpoint_every=50, learning_rate=5e-3,
+                         warmup_steps=1, dtype="float32", top_layers=1)  # fmt: skip
+    train(tiny_model, EXAMPLES[:4], [], config, tmp_path / "stage")
+    edits = [SFTExample(id=f"e{i}", stage="edit", prompt=f"Change: drop step {i}\nEdit: ",
+                        completion=f'{{"ops":[{{"op":"delete","step":{i}}}]}}') for i in range(1, 7)]  # fmt: skip
+    sft = tmp_path / "var" / "training" / "sft"
+    write_jsonl(sft / "train.edit.jsonl", edits)
+    write_jsonl(sft / "dev.edit.jsonl", edits[:2])
+    (tmp_path / "config.json").write_text(config.model_dump_json())
+    monkeypatch.setenv("FLOWGEN_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("FLOWGEN_ENGINE__MODEL", str(tiny_model))
+    monkeypatch.setenv("FLOWGEN_ENGINE__LORA", str(tmp_path / "stage" / "adapter"))
+    command = [
+        "train",
+        "run",
+        "--edit-adapter",
+        "--config",
+        str(tmp_path / "config.json"),
+        "--out",
+        str(tmp_path / "edit"),
+    ]
+    done = CliRunner().invoke(app, command)
+    assert done.exit_code == 0, done.output
+    adapter = tmp_path / "edit" / "adapter"
+    meta = json.loads((adapter / "flowgen.json").read_text())
+    assert meta["examples"] == 6 and meta["model"] == served_name(Settings()) != tiny_model.name
+    monkeypatch.setenv("FLOWGEN_ENGINE__EDIT_LORA", str(adapter))
+    assert edit_adapter(Settings()) == adapter and "edit+" in model_identity(Settings())
+    monkeypatch.setenv("FLOWGEN_ENGINE__MERGE_LORA", "false")  # one adapter per request: the two cannot stack
+    with pytest.raises(FlowGenError, match="merged"):
+        edit_adapter(Settings())
+    monkeypatch.delenv("FLOWGEN_ENGINE__MERGE_LORA")
+    train(tiny_model, EXAMPLES[4:8], [], config, tmp_path / "stage2")
+    monkeypatch.setenv("FLOWGEN_ENGINE__LORA", str(tmp_path / "stage2" / "adapter"))
+    with pytest.raises(FlowGenError, match="was trained on"):
+        edit_adapter(Settings())
+    monkeypatch.setenv("FLOWGEN_ENGINE__EDIT_ADAPTER", "false")
+    assert edit_adapter(Settings()) is None
 
 
 def test_ood_sample_is_fixed_and_stratified() -> None:

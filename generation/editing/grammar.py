@@ -36,9 +36,79 @@ REMOVAL = re.compile(
 )
 
 
+# Words that say what to do rather than to what, the removal words among them: they tell no step from another.
+FILLER = frozenset(
+    re.findall(
+        r"\S+",
+        "the and but for with from its it's them they their this that these those you our any all every each just only "
+        "also too well please pls anymore more longer need needs needed want does don't dont not step steps one "
+        "instead rather care about when then there here are was were will should would can could have has had now "
+        "again still same remove delete drop stop skip take out away get rid without replace swap never cancel undo "
+        "unwrap scrap forget omit strip kill ditch",
+    )
+)
+STEP_NUMBER = re.compile(r"\bstep\s*#?\s*(\d+)|#(\d+)\b", re.IGNORECASE)
+
+
 def asks_to_remove(instruction: str) -> bool:
     """Whether the instruction asks to take out or replace something: only then may a script delete a step."""
     return REMOVAL.search(instruction.replace("’", "'")) is not None
+
+
+def _stems(text: str) -> set[str]:
+    words = re.findall(r"[a-z0-9']+", text.lower().replace("’", "'"))
+    return {_stem(w) for w in words if len(w) >= 3 and w not in FILLER}
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def _shares(words: set[str], other: set[str]) -> bool:
+    """A word of one is a word of the other, or its start ("logg" of "logging" and "log", "variabl" and "variable")."""
+    return any(a.startswith(b) or b.startswith(a) for a in words for b in other if min(len(a), len(b)) >= 3)
+
+
+def mentioned(workflow: Workflow, catalog: Catalog, instruction: str) -> set[int] | None:
+    """The steps an instruction talks about: named by number ("take out step 3"), or sharing a word with the step's
+    label, action or annotation ("don't text the manager": the send_sms whose annotation is "text the group's
+    manager"). None when it names no step that way ("do it for every one, not just the first"): then nothing is ruled
+    out."""
+    numbers = {int(a or b) for a, b in STEP_NUMBER.findall(instruction)}
+    words = _stems(STEP_NUMBER.sub(" ", instruction))
+    found = {n for n in numbers if any(s.step == n for s in workflow.components)}
+    for step in workflow.components:
+        spec = catalog.step(step.name)
+        own = _stems(" ".join([step.name.replace("_", " "), step.annotation, spec.label if spec else ""]))
+        if _shares(words, own):
+            found.add(step.step)
+    return found or None
+
+
+def _depending(workflow: Workflow, steps: set[int]) -> set[int]:
+    """`steps` and what goes with them: every step that uses one of their outputs, lies inside one, or is the else of
+    one of their ifs, and every block all of whose steps go ("don't text the manager": the parallel branch that only
+    texts)."""
+    out = set(steps)
+    previous: dict[int | None, int] = {}  # the last sibling seen under each parent
+    for step in workflow.components:  # in order: a step's inputs name earlier steps only
+        pills = " ".join(i.value for i in step.inputs)
+        uses = any(f"{{{{step_{n}." in pills or f"{{{{step_{n}}}}}" in pills for n in out)
+        branch_of = step.name in ("else_if", "else") and previous.get(step.parent) in out
+        if step.parent in out or uses or branch_of:
+            out.add(step.step)
+        previous[step.parent] = step.step
+    children: dict[int, list[int]] = {}
+    for step in workflow.components:
+        if step.parent is not None:
+            children.setdefault(step.parent, []).append(step.step)
+    for block in sorted(children, reverse=True):  # inner blocks first: they come after their parents
+        if all(c in out for c in children[block]):
+            out.add(block)
+    return out
 
 
 def edit_schema(workflow: Workflow, catalog: Catalog, instruction: str, actions: list[str],
@@ -61,19 +131,25 @@ def edit_schema(workflow: Workflow, catalog: Catalog, instruction: str, actions:
         nodes.append(_object({"for_each": span, "find": span, "table": {"enum": tables}, "then": inner}))
     new = {"type": "array", "items": {"anyOf": nodes}, "minItems": 1, "maxItems": new_at_most}
 
-    removes = asks_to_remove(instruction)
-    inserts = ["insert_after", "insert_before", "replace"] if removes else ["insert_after", "insert_before"]
-    ops = [_object({"op": {"enum": inserts}, "step": {"enum": numbers}, "steps": new})]
+    about = mentioned(workflow, catalog, instruction)
+    # a step is taken out, swapped or unwrapped only if the instruction talks about it (or it goes with one that is)
+    removable = set(numbers) if about is None else _depending(workflow, about)
+    ops = [_object({"op": {"enum": ["insert_after", "insert_before"]}, "step": {"enum": numbers}, "steps": new})]
     top = [s.step for s in steps if s.parent is None]
-    deletable = [n for n in numbers if top != [n]]  # never the only step: "run it at 2am instead" emptied a flow
-    if removes and deletable:
-        ops.append(_object({"op": {"enum": ["delete"]}, "step": {"enum": deletable}}))
+    deletable = [n for n in numbers if top != [n] and n in removable]  # never the only step: "run it at 2am
+    # instead" emptied a flow
+    if asks_to_remove(instruction):
+        if removable:
+            replaceable = [n for n in numbers if n in removable]
+            ops.append(_object({"op": {"enum": ["replace"]}, "step": {"enum": replaceable}, "steps": new}))
+        if deletable:
+            ops.append(_object({"op": {"enum": ["delete"]}, "step": {"enum": deletable}}))
+        if unwrappable := [b for b in blocks if b in removable]:
+            ops.append(_object({"op": {"enum": ["unwrap"]}, "step": {"enum": unwrappable}}))
     if blocks:
         ops.append(_object({"op": {"enum": ["insert_into"]}, "step": {"enum": blocks}, "steps": new}))
-        if removes:
-            ops.append(_object({"op": {"enum": ["unwrap"]}, "step": {"enum": blocks}}))
     ops += _wraps(workflow, catalog, span, inner)
-    ops += _sets(workflow, catalog)
+    ops += _sets(workflow, catalog, instruction, about)
     edit = _object({"ops": {"type": "array", "items": {"anyOf": ops}, "minItems": 1, "maxItems": MAX_OPS}})
     return {"anyOf": [edit, _object({"answer": {"enum": [NO_CHANGE, CANNOT]}})]}
 
@@ -97,13 +173,21 @@ def _wraps(workflow: Workflow, catalog: Catalog, span: dict[str, Any], catch: di
     return out
 
 
-def _sets(workflow: Workflow, catalog: Catalog) -> list[dict[str, Any]]:
-    """`set`: steps grouped by the inputs they have, so that the schema stays small."""
+def _sets(workflow: Workflow, catalog: Catalog, instruction: str, about: set[int] | None) -> list[dict[str, Any]]:
+    """`set`: steps grouped by the inputs they have, so that the schema stays small. Of the steps, unless the
+    instruction names none: the trigger, those it talks about and what goes with them, and those with an input or a
+    value it names ("make the priority 2", "60 days instead of 30" for a subject that says "30 days")."""
     parts = [(0, catalog.triggers.get(workflow.trigger.type))] if workflow.trigger else []
     parts += [(s.step, catalog.step(s.name)) for s in workflow.components]
+    words = _stems(instruction)
+    near = set() if about is None else _depending(workflow, about)
+    values = {s.step: _stems(" ".join(i.value for i in s.inputs)) for s in workflow.components}
     groups: dict[tuple[str, ...], list[int]] = {}
     for number, spec in parts:
-        if spec is not None and spec.inputs:
+        names = _stems(" ".join(i.name.replace("_", " ") for i in spec.inputs)) if spec is not None else set()
+        said = _shares(words, names | values.get(number, set()))
+        talked_about = about is None or number == 0 or number in near or said
+        if spec is not None and spec.inputs and talked_about:
             groups.setdefault(tuple(i.name for i in spec.inputs), []).append(number)
     return [
         _object({"op": {"enum": ["set"]}, "step": {"enum": numbers}, "input": {"enum": list(names)}})

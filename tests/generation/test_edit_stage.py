@@ -11,6 +11,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from flowgen.catalog import Catalog, load_catalog
+from flowgen.validation import validate
+from flowgen.workflow import Workflow
 from generation.editing.grammar import edit_schema
 from generation.editing.stage import EditStage, InvalidWorkflow
 from generation.engines import Completion
@@ -142,6 +144,38 @@ def test_an_edit_adds_no_more_steps_in_one_place_than_the_instruction_has_clause
     check = Draft202012Validator(edit_schema(reference("test-065"), core, two, ["log", "send_email"], []))
     assert check.is_valid({"ops": [{"op": "insert_after", "step": 6, "steps": [{"do": "log", "a": "log it"},
                                                                               {"do": "send_email", "a": "email the owner"}]}]})  # fmt: skip  # noqa: E501
+
+
+def test_a_step_is_taken_out_or_changed_only_if_the_instruction_talks_about_it(core: Catalog) -> None:
+    """Told "don't text the manager", a script may take out the SMS and the branch that only texts, never the Teams
+    post or the parallel; a set names the trigger, a step talked about or one with a value the instruction names."""
+    flow = core
+    when = [{"name": "table", "value": "incident"}, {"name": "condition", "value": "priorityCHANGESTO1"}]
+    p1 = Workflow.model_validate({
+        "trigger": {"type": "record_update", "annotation": "When an incident becomes P1", "inputs": when},
+        "components": [
+            {"step": 1, "name": "parallel", "annotation": "at the same time", "inputs": []},
+            {"step": 2, "parent": 1, "name": "branch", "annotation": "post in teams", "inputs": []},
+            {"step": 3, "parent": 2, "name": "post_teams_message", "annotation": "post in the IT Ops channel",
+             "inputs": [{"name": "team", "value": "IT Ops"}, {"name": "channel", "value": "Major Incidents"},
+                        {"name": "message", "value": "P1: {{record_update.current.number}}"}]},
+            {"step": 4, "parent": 1, "name": "branch", "annotation": "meanwhile", "inputs": []},
+            {"step": 5, "parent": 4, "name": "send_sms", "annotation": "text the group's manager",
+             "inputs": [{"name": "to", "value": "{{record_update.current.assignment_group.manager.mobile_phone}}"},
+                        {"name": "message", "value": "P1 incident for your group"}]},
+        ],
+    })  # fmt: skip
+    assert validate(p1, flow).ok
+    check = Draft202012Validator(edit_schema(p1, flow, "don't text the manager", ["log"], []))
+    assert [n for n in range(1, 6) if check.is_valid({"ops": [{"op": "delete", "step": n}]})] == [4, 5]
+    assert check.is_valid({"ops": [{"op": "set", "step": 0, "input": "condition"}]})
+    assert not check.is_valid({"ops": [{"op": "set", "step": 3, "input": "message"}]})
+    by_value = Draft202012Validator(edit_schema(p1, flow, "say 'P2' instead of 'P1'", ["log"], []))
+    assert by_value.is_valid({"ops": [{"op": "set", "step": 3, "input": "message"}]})  # its message says P1
+    by_number = Draft202012Validator(edit_schema(p1, flow, "take out step 3", ["log"], []))
+    assert [n for n in range(1, 6) if by_number.is_valid({"ops": [{"op": "delete", "step": n}]})] == [2, 3]
+    vague = Draft202012Validator(edit_schema(p1, flow, "don't do it at night", ["log"], []))  # names no step
+    assert all(vague.is_valid({"ops": [{"op": "delete", "step": n}]}) for n in range(2, 6))  # 1: the only top step
 
 
 def test_the_only_step_is_never_deleted(core: Catalog) -> None:

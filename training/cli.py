@@ -119,8 +119,8 @@ def run_cmd(
         bool,
         typer.Option(
             "--edit-adapter",
-            help="Train the edit adapter: the edit examples alone (`--edits`), on the served model with its adapter "
-            "merged, whose edit calls it then writes (FLOWGEN_ENGINE__EDIT_LORA).",
+            help="Train the edit adapter: the edit examples alone (`--skip` and `--limit` count them), on the served "
+            "model with its adapter merged, whose edit calls it then writes (FLOWGEN_ENGINE__EDIT_LORA).",
         ),
     ] = False,
 ) -> None:
@@ -138,7 +138,7 @@ def run_cmd(
     except (OSError, ValueError) as error:
         raise FlowGenError(str(error)) from error
     if edit_adapter:
-        examples = examples[:edits]
+        examples = examples[skip:][:limit]
         if served_model(settings, merge=False)[1] is None:
             raise FlowGenError("an edit adapter sits on a fine-tuned model: the served model has no adapter to merge")
         model = served_model(settings, merge=True)[0]

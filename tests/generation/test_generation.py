@@ -13,8 +13,8 @@ from flowgen.evaluation.edits import step_keys
 from flowgen.settings import Settings
 from flowgen.workflow import Workflow
 from generation.editing.stage import EditStage
+from generation.engines.factory import start_vllm
 from generation.engines.vllm import VLLMEngine
-from generation.model import served_model
 from generation.pipeline import InProcess, Pipeline
 from retrieval.suggest import Retriever
 from tests.conftest import PAPER, assert_max_tokens_is_a_failure, max_calls
@@ -25,8 +25,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="session")
 def engine() -> Iterator[VLLMEngine]:
-    settings = Settings()
-    engine = VLLMEngine(settings.engine, *served_model(settings))
+    engine = start_vllm(Settings())  # as served: the edit adapter writes the edit scripts
     yield engine
     engine.shutdown()
 
@@ -64,12 +63,12 @@ def test_max_tokens_is_a_failure_not_invalid_json(engine: VLLMEngine, run: async
     assert_max_tokens_is_a_failure(engine, run)
 
 
-def test_the_served_model_edits_within_the_grammar(pipeline: Pipeline, run: asyncio.Runner) -> None:
+def test_the_served_model_edits_within_the_grammar(engine: VLLMEngine, pipeline: Pipeline, run: asyncio.Runner) -> None:
     """Whatever the configured model answers is one of the outcomes, the steps the diff does not name are
     kept exactly, and the cost is one script call plus one per new or changed step."""
     before = reference("test-024")
     instruction = "also post each resolved incident's number in #problems on slack"
-    result = run.run(EditStage(pipeline).run(before, instruction, "core"))
+    result = run.run(EditStage(pipeline, engine.editor).run(before, instruction, "core"))
     assert result.outcome in ("edited", "no change needed", "the catalog cannot do this", "refused")
     assert result.calls <= 1 + len(result.changed) and result.tokens > 0
     if result.outcome == "edited":

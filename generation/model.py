@@ -78,11 +78,9 @@ def served_name(settings: Settings) -> str:
 
 
 def model_identity(settings: Settings) -> str:
-    """Which model answers with these settings (its weights, the edit adapter, the prompts), without merging or
-    loading anything: what tells predictions of different models apart."""
-    edit = edit_adapter(settings)
-    editor = f" edit+{adapter_digest(edit)}" if edit is not None else ""
-    return f"{served_name(settings)}{editor} {settings.engine.prompt_style}"
+    """Which model generates workflows with these settings (its weights, the prompts), without merging or loading
+    anything: what tells predictions of different models apart (the edit adapter writes no workflow)."""
+    return f"{served_name(settings)} {settings.engine.prompt_style}"
 
 
 def edit_adapter(settings: Settings) -> Path | None:

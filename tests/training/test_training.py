@@ -19,7 +19,7 @@ from flowgen.evaluation.harness import evaluate
 from flowgen.evaluation.records import Prediction, Reference, write_jsonl
 from flowgen.settings import Settings
 from flowgen.workflow import Workflow
-from generation.model import edit_adapter, ensure_default_model, ensure_merged, model_identity, served_name
+from generation.model import edit_adapter, ensure_default_model, ensure_merged, served_name
 from generation.outline import Inexpressible, outline_schema, spans, to_outline, to_plan
 from generation.pipeline import InProcess
 from retrieval.suggest import Retriever
@@ -228,7 +228,7 @@ def test_an_edit_adapter_trains_on_the_merged_model_and_is_served_on_it_only(
     meta = json.loads((adapter / "flowgen.json").read_text())
     assert meta["examples"] == 6 and meta["model"] == served_name(Settings()) != tiny_model.name
     monkeypatch.setenv("FLOWGEN_ENGINE__EDIT_LORA", str(adapter))
-    assert edit_adapter(Settings()) == adapter and "edit+" in model_identity(Settings())
+    assert edit_adapter(Settings()) == adapter
     monkeypatch.setenv("FLOWGEN_ENGINE__MERGE_LORA", "false")  # one adapter per request: the two cannot stack
     with pytest.raises(FlowGenError, match="merged"):
         edit_adapter(Settings())

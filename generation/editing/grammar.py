@@ -11,6 +11,7 @@ unwrapped only when the instruction asks to take something out. "No change neede
 from __future__ import annotations
 
 import re
+from itertools import takewhile
 from typing import Any
 
 from flowgen import semantics
@@ -148,14 +149,17 @@ def edit_schema(workflow: Workflow, catalog: Catalog, instruction: str, actions:
             ops.append(_object({"op": {"enum": ["unwrap"]}, "step": {"enum": unwrappable}}))
     if blocks:
         ops.append(_object({"op": {"enum": ["insert_into"]}, "step": {"enum": blocks}, "steps": new}))
-    ops += _wraps(workflow, catalog, span, inner)
+    ops += _wraps(workflow, catalog, span, inner, None if about is None else _depending(workflow, about))
     ops += _sets(workflow, catalog, instruction, about)
     edit = _object({"ops": {"type": "array", "items": {"anyOf": ops}, "minItems": 1, "maxItems": MAX_OPS}})
     return {"anyOf": [edit, _object({"answer": {"enum": [NO_CHANGE, CANNOT]}})]}
 
 
-def _wraps(workflow: Workflow, catalog: Catalog, span: dict[str, Any], catch: dict[str, Any]) -> list[dict[str, Any]]:
-    """One alternative per first step: the last one is a later sibling; a for_each's list is one in scope."""
+def _wraps(workflow: Workflow, catalog: Catalog, span: dict[str, Any], catch: dict[str, Any],
+           near: set[int] | None) -> list[dict[str, Any]]:  # fmt: skip
+    """One alternative per first step: the last one is a later sibling; a for_each's list is one in scope. A try
+    wraps only steps the instruction talks about ("if the email fails": the email), unless it names none (`near`:
+    those steps and what goes with them); an if's condition often names another step ("only if it is approved")."""
     children: dict[int | None, list[int]] = {}
     for step in workflow.components:
         children.setdefault(step.parent, []).append(step.step)
@@ -165,7 +169,10 @@ def _wraps(workflow: Workflow, catalog: Catalog, span: dict[str, Any], catch: di
         for k, first in enumerate(siblings):
             head = {"op": {"enum": ["wrap"]}, "first": {"enum": [first]}, "last": {"enum": siblings[k:]}}
             out.append(_object({**head, "block": {"enum": ["if"]}, "a": span}))
-            out.append(_object({**head, "block": {"enum": ["try"]}, "a": span, "catch": catch}))
+            failing = list(takewhile(lambda n: near is None or n in near, siblings[k:]))
+            if failing:
+                out.append(_object({**head, "last": {"enum": failing}, "block": {"enum": ["try"]}, "a": span,
+                                    "catch": catch}))  # fmt: skip
             lists = [p.text for p in scope.visible(first - 1, "items") if p.type == "records"]
             if lists:
                 items = _object({"items": {"enum": lists}})

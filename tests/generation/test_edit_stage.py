@@ -174,6 +174,15 @@ def test_a_step_is_taken_out_or_changed_only_if_the_instruction_talks_about_it(c
     assert by_value.is_valid({"ops": [{"op": "set", "step": 3, "input": "message"}]})  # its message says P1
     by_number = Draft202012Validator(edit_schema(p1, flow, "take out step 3", ["log"], []))
     assert [n for n in range(1, 6) if by_number.is_valid({"ops": [{"op": "delete", "step": n}]})] == [2, 3]
+    fails = "if the teams post fails, log it"
+    try_ = Draft202012Validator(edit_schema(p1, flow, fails, ["log"], []))
+
+    def wrapped(step: int) -> dict:
+        catch = [{"do": "log", "a": fails}]
+        return {"ops": [{"op": "wrap", "first": step, "last": step, "block": "try", "a": fails, "catch": catch}]}
+
+    assert [n for n in range(1, 6) if try_.is_valid(wrapped(n))] == [2, 3]  # the post, or the branch that only posts
+    assert try_.is_valid({"ops": [{"op": "wrap", "first": 5, "last": 5, "block": "if", "a": fails}]})  # an if may
     vague = Draft202012Validator(edit_schema(p1, flow, "don't do it at night", ["log"], []))  # names no step
     assert all(vague.is_valid({"ops": [{"op": "delete", "step": n}]}) for n in range(2, 6))  # 1: the only top step
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from transformers import AutoTokenizer
 
 from flowgen.settings import Settings
-from generation.model import _bos_first, ensure_default_model
+from generation.model import SHIPPED_EDIT_ADAPTER, _bos_first, edit_adapter, ensure_default_model
 
 
 def test_a_folder_converted_without_bos_is_repaired_once(tmp_path: Path) -> None:
@@ -29,3 +29,9 @@ def test_a_folder_converted_without_bos_is_repaired_once(tmp_path: Path) -> None
     assert tokenizer("Every time")["input_ids"][0] == tokenizer.bos_token_id == 2
     assert (tmp_path / "tokenizer.json").stat().st_mtime_ns == repaired
     assert [p.name for p in tmp_path.iterdir() if p.is_dir()] == []  # no temporary folder left
+
+
+def test_the_shipped_edit_adapter_was_trained_on_the_shipped_model() -> None:
+    """The two ship together: a stage adapter retrained without a new edit adapter would leave edits unserved."""
+    assert edit_adapter(Settings()) == SHIPPED_EDIT_ADAPTER
+    assert edit_adapter(Settings(engine={"fine_tuned": False})) is None  # the base model has no edit adapter

@@ -25,29 +25,20 @@ async def call(response: DeploymentResponse) -> Any:
 
 
 class RemoteEngine:
-    def __init__(self, handle: DeploymentHandle) -> None:
+    """The LLM deployment's completions: `complete`, or `complete_edit` for the `editor` (its edit adapter)."""
+
+    def __init__(self, handle: DeploymentHandle, method: str = "complete") -> None:
         self.handle = handle
+        self.method = method
 
     async def complete(
         self, prompt: str, schema: dict[str, Any] | None, max_tokens: int, min_tokens: int = 0
     ) -> Completion:
-        return await call(self.handle.complete.remote(prompt, schema, max_tokens, min_tokens))
+        return await call(getattr(self.handle, self.method).remote(prompt, schema, max_tokens, min_tokens))
 
     @property
-    def editor(self) -> RemoteEditor:
-        return RemoteEditor(self.handle)
-
-
-class RemoteEditor:
-    """The LLM deployment's edit-script completions (its edit adapter)."""
-
-    def __init__(self, handle: DeploymentHandle) -> None:
-        self.handle = handle
-
-    async def complete(
-        self, prompt: str, schema: dict[str, Any] | None, max_tokens: int, min_tokens: int = 0
-    ) -> Completion:
-        return await call(self.handle.complete_edit.remote(prompt, schema, max_tokens, min_tokens))
+    def editor(self) -> RemoteEngine:
+        return RemoteEngine(self.handle, "complete_edit")
 
 
 class RemoteSuggester:

@@ -40,6 +40,11 @@ class Scripted:
         Draft202012Validator(schema).validate(answer)
         return Completion(text=json.dumps(answer), tokens=10, finish_reason="stop")
 
+    async def complete_edit(self, prompt: str, schema: dict[str, Any] | None, max_tokens: int,
+                            min_tokens: int = 0) -> Completion:  # fmt: skip
+        """As the LLM deployment's edit calls (its edit adapter), from the same answers: for the service's routes."""
+        return await self.complete(prompt, schema, max_tokens, min_tokens)
+
 
 def stage(engine: Scripted) -> EditStage:
     suggestions = Suggestions(load_catalog("core"), ["send_email", "log"], ["incident"])

@@ -138,6 +138,9 @@ def run_cmd(
     except (OSError, ValueError) as error:
         raise FlowGenError(str(error)) from error
     if edit_adapter:
+        if edits is not None:
+            hint = "with --edit-adapter, --skip and --limit count the edit examples"
+            raise typer.BadParameter(hint, param_hint="--edits")
         examples = examples[skip:][:limit]
         if served_model(settings, merge=False)[1] is None:
             raise FlowGenError("an edit adapter sits on a fine-tuned model: the served model has no adapter to merge")

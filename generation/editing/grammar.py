@@ -133,8 +133,9 @@ def edit_schema(workflow: Workflow, catalog: Catalog, instruction: str, actions:
     new = {"type": "array", "items": {"anyOf": nodes}, "minItems": 1, "maxItems": new_at_most}
 
     about = mentioned(workflow, catalog, instruction)
+    near = None if about is None else _depending(workflow, about)  # what it talks about, and what goes with that
     # a step is taken out, swapped or unwrapped only if the instruction talks about it (or it goes with one that is)
-    removable = set(numbers) if about is None else _depending(workflow, about)
+    removable = set(numbers) if near is None else near
     ops = [_object({"op": {"enum": ["insert_after", "insert_before"]}, "step": {"enum": numbers}, "steps": new})]
     top = [s.step for s in steps if s.parent is None]
     deletable = [n for n in numbers if top != [n] and n in removable]  # never the only step: "run it at 2am
@@ -149,8 +150,8 @@ def edit_schema(workflow: Workflow, catalog: Catalog, instruction: str, actions:
             ops.append(_object({"op": {"enum": ["unwrap"]}, "step": {"enum": unwrappable}}))
     if blocks:
         ops.append(_object({"op": {"enum": ["insert_into"]}, "step": {"enum": blocks}, "steps": new}))
-    ops += _wraps(workflow, catalog, span, inner, None if about is None else _depending(workflow, about))
-    ops += _sets(workflow, catalog, instruction, about)
+    ops += _wraps(workflow, catalog, span, inner, near)
+    ops += _sets(workflow, catalog, instruction, near)
     edit = _object({"ops": {"type": "array", "items": {"anyOf": ops}, "minItems": 1, "maxItems": MAX_OPS}})
     return {"anyOf": [edit, _object({"answer": {"enum": [NO_CHANGE, CANNOT]}})]}
 
@@ -180,20 +181,20 @@ def _wraps(workflow: Workflow, catalog: Catalog, span: dict[str, Any], catch: di
     return out
 
 
-def _sets(workflow: Workflow, catalog: Catalog, instruction: str, about: set[int] | None) -> list[dict[str, Any]]:
+def _sets(workflow: Workflow, catalog: Catalog, instruction: str, near: set[int] | None) -> list[dict[str, Any]]:
     """`set`: steps grouped by the inputs they have, so that the schema stays small. Of the steps, unless the
-    instruction names none: the trigger, those it talks about and what goes with them, and those with an input or a
-    value it names ("make the priority 2", "60 days instead of 30" for a subject that says "30 days")."""
+    instruction names none (`near` None): the trigger, those it talks about and what goes with them (`near`), and those
+    with an input or a value it names ("make the priority 2", "60 days instead of 30" for a subject that says "30
+    days")."""
     parts = [(0, catalog.triggers.get(workflow.trigger.type))] if workflow.trigger else []
     parts += [(s.step, catalog.step(s.name)) for s in workflow.components]
     words = _stems(instruction)
-    near = set() if about is None else _depending(workflow, about)
     values = {s.step: _stems(" ".join(i.value for i in s.inputs)) for s in workflow.components}
     groups: dict[tuple[str, ...], list[int]] = {}
     for number, spec in parts:
         names = _stems(" ".join(i.name.replace("_", " ") for i in spec.inputs)) if spec is not None else set()
         said = _shares(words, names | values.get(number, set()))
-        talked_about = about is None or number == 0 or number in near or said
+        talked_about = near is None or number == 0 or number in near or said
         if spec is not None and spec.inputs and talked_about:
             groups.setdefault(tuple(i.name for i in spec.inputs), []).append(number)
     return [

@@ -27,7 +27,7 @@ from flowgen.evaluation.records import Reference
 from flowgen.semantics import is_block
 from flowgen.workflow import Input, Step, Workflow
 from generation.editing.apply import Applied, apply
-from generation.editing.grammar import to_script
+from generation.editing.grammar import to_script, written
 from generation.editing.script import CANNOT, NO_CHANGE, Delete, EditScript, Unwrap
 from generation.editing.stage import EditStage
 from generation.outline import spans, takes_table
@@ -62,8 +62,8 @@ WORDS = re.compile(r"[a-z0-9]+")
 
 @dataclass(frozen=True)
 class Derived:
-    """An edit: the workflow it starts from, the instruction, the script (as the grammar writes it) and the
-    outline it must give, (name, parent) per step."""
+    """An edit: the workflow it starts from, the instruction, the script (as the grammar writes it, steps by
+    number: `written` names them as the model does) and the outline it must give, (name, parent) per step."""
 
     kind: str
     before: Workflow
@@ -108,14 +108,14 @@ async def edit_examples(
         if problem := _check(edit, call.schema, catalog):
             skipped.append(f"{ref.id} ({edit.kind}): {problem}")
             continue
-        completion = json.dumps(edit.script, separators=(",", ":"))
+        completion = json.dumps(written(edit.script, edit.before), separators=(",", ":"))
         out.append(SFTExample(id=f"{ref.id}:edit", stage="edit", prompt=call.prompt, completion=completion))
     return out, skipped
 
 
 def _check(edit: Derived, schema: dict[str, Any], catalog: Catalog) -> str | None:
     try:
-        jsonschema.validate(edit.script, schema)
+        jsonschema.validate(written(edit.script, edit.before), schema)
     except jsonschema.ValidationError:
         return "the grammar does not offer the script (a step or table retrieval did not find)"
     script = to_script(edit.script)

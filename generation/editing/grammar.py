@@ -1,6 +1,9 @@
 """The edit grammar: a JSON Schema built from the workflow and the tenant's catalog.
 
 The model can name only steps that exist (blocks where a block is needed, siblings for a wrap's range),
+and names them by their words: "email the assigned to (send_email #1)", not 1 (`step_ref`). Told "only send the
+email when somebody is assigned", the 270M model picked the number of the step after the email; writing the
+step's own words out, it copies them from the instruction's.
 inputs that step has, the suggested actions of the tenant and its tables, annotations from the
 instruction's own clauses, and a for_each only over a list that is in scope. Values are not written
 here: stage 2 writes the inputs of new steps and of the inputs a `set` names. Steps are deleted, replaced or
@@ -17,7 +20,7 @@ from typing import Any
 from flowgen import semantics
 from flowgen.catalog import Catalog
 from flowgen.semantics import Scope, is_block
-from flowgen.workflow import Workflow
+from flowgen.workflow import Step, Workflow
 from generation.outline import spans, takes_table
 
 from .script import CANNOT, NO_CHANGE, EditScript
@@ -112,6 +115,36 @@ def _depending(workflow: Workflow, steps: set[int]) -> set[int]:
     return out
 
 
+TRIGGER = "the trigger"
+REF_WORDS = 6  # of the annotation: enough to tell steps apart by what they do, the number settles the rest
+REFERRING = ("step", "first", "last")  # the keys of an operation that name a step
+
+
+def step_ref(step: Step) -> str:
+    """How a script names a step: its annotation's first words, its action and number."""
+    words = " ".join(step.annotation.split()[:REF_WORDS])
+    return f"{words} ({step.name} #{step.step})".lstrip()
+
+
+def _refs(workflow: Workflow) -> dict[int, str]:
+    return {0: TRIGGER, **{s.step: step_ref(s) for s in workflow.components}}
+
+
+def written(data: dict[str, Any], workflow: Workflow) -> dict[str, Any]:
+    """A script with steps by number (as `to_script` reads it) as the model writes it: steps by `step_ref` (a
+    number no step has stays, and breaks the grammar)."""
+    refs = _refs(workflow)
+    ops = [{k: refs.get(v, v) if k in REFERRING else v for k, v in op.items()} for op in data.get("ops", [])]
+    return {**data, "ops": ops} if "ops" in data else data
+
+
+def numbered(data: dict[str, Any], workflow: Workflow) -> dict[str, Any]:
+    """The inverse of `written`: a script as the grammar accepted it, with steps by number."""
+    numbers = {ref: n for n, ref in _refs(workflow).items()}
+    ops = [{k: numbers[v] if k in REFERRING else v for k, v in op.items()} for op in data.get("ops", [])]
+    return {**data, "ops": ops} if "ops" in data else data
+
+
 def edit_schema(workflow: Workflow, catalog: Catalog, instruction: str, actions: list[str],
                 tables: list[str]) -> dict[str, Any]:  # fmt: skip
     """JSON Schema of an edit of `workflow`: operations, or one of the two answers."""
@@ -152,6 +185,11 @@ def edit_schema(workflow: Workflow, catalog: Catalog, instruction: str, actions:
         ops.append(_object({"op": {"enum": ["insert_into"]}, "step": {"enum": blocks}, "steps": new}))
     ops += _wraps(workflow, catalog, span, inner, near)
     ops += _sets(workflow, catalog, instruction, near)
+    refs = _refs(workflow)
+    for op in ops:  # built by number, written by reference
+        for key in REFERRING:
+            if key in op["properties"]:
+                op["properties"][key] = {"enum": [refs[n] for n in op["properties"][key]["enum"]]}
     edit = _object({"ops": {"type": "array", "items": {"anyOf": ops}, "minItems": 1, "maxItems": MAX_OPS}})
     return {"anyOf": [edit, _object({"answer": {"enum": [NO_CHANGE, CANNOT]}})]}
 

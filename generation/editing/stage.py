@@ -24,7 +24,7 @@ from generation.pipeline import MAX_REQUIREMENT_CHARS, Event, Pipeline
 
 from .apply import Applied, EditRefused, UnfillableRule, apply
 from .diff import describe
-from .grammar import edit_schema, to_script
+from .grammar import edit_schema, numbered, to_script
 from .script import EditScript
 from .view import edit_prompt, plan_of, values
 
@@ -91,7 +91,7 @@ class EditStage:
         catalog, tables = call.catalog, call.tables
         timings = {"retrieve": time.perf_counter() - clock}
         completion = await self.editor.complete(call.prompt, call.schema, self.edit_tokens)
-        script = to_script(conforming(completion, call.schema))
+        script = to_script(numbered(conforming(completion, call.schema), workflow))
         timings["edit"] = time.perf_counter() - clock - timings["retrieve"]
         tokens, calls = completion.tokens, 1
 

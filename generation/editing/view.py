@@ -16,13 +16,15 @@ EXAMPLE = (
     '  3. update_record "close them" {"record": "{{step_2.item}}", "table": "incident_task", '
     '"field_values": "state=3"}\n'
     "Change: also email the caller that it is resolved\n"
-    'Edit: {"ops":[{"op":"insert_after","step":2,"steps":[{"do":"send_email","a":"also email the caller"}]}]}\n'
+    'Edit: {"ops":[{"op":"insert_after","step":"close them (for_each #2)","steps":[{"do":"send_email",'
+    '"a":"also email the caller"}]}]}\n'
 )
 OPERATIONS = (
-    "Edit the workflow with operations on its step numbers: insert_after / insert_before a step, insert_into a block "
-    "(at its end), delete, unwrap (remove a block, keep its steps), replace, wrap steps first..last in an if, a "
-    "for_each or a try (with its catch), set one input (step 0: the trigger). Change nothing else. If the workflow "
-    'already does it, answer "no change needed"; if no listed step can do it, "the catalog cannot do this".\n'
+    "Edit the workflow with operations on its steps, each named by its words, action and number: insert_after / "
+    "insert_before a step, insert_into a block (at its end), delete, unwrap (remove a block, keep its steps), replace, "
+    "wrap steps first..last in an if, a for_each or a try (with its catch), set one input of a step or the trigger. "
+    'Change nothing else. If the workflow already does it, answer "no change needed"; if no listed step can do it, '
+    '"the catalog cannot do this".\n'
 )
 
 

@@ -13,13 +13,14 @@ from jsonschema import Draft202012Validator
 from flowgen.catalog import Catalog, load_catalog
 from flowgen.validation import validate
 from flowgen.workflow import Workflow
-from generation.editing.grammar import edit_schema
+from generation.editing.grammar import edit_schema, numbered, step_ref, written
 from generation.editing.stage import EditStage, InvalidWorkflow
 from generation.engines import Completion
 from generation.pipeline import Pipeline
 from tests.fakes import Suggestions
 from tests.generation.test_editing import reference
 
+INSERT = {"ops": [{"op": "insert_into", "step": 2, "steps": [{"do": "send_email", "a": "also email each caller"}]}]}
 Answer = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 
@@ -46,6 +47,17 @@ class Scripted:
         return await self.complete(prompt, schema, max_tokens, min_tokens)
 
 
+class Grammar:
+    """The edit grammar of a workflow, checking scripts written with steps by number (`written` names them)."""
+
+    def __init__(self, workflow: Workflow, *args: Any) -> None:
+        self.workflow = workflow
+        self.check = Draft202012Validator(edit_schema(workflow, *args))
+
+    def is_valid(self, data: dict[str, Any]) -> bool:
+        return self.check.is_valid(written(data, self.workflow))
+
+
 def stage(engine: Scripted) -> EditStage:
     suggestions = Suggestions(load_catalog("core"), ["send_email", "log"], ["incident"])
     return EditStage(Pipeline(engine, suggestions, "compact"))  # type: ignore[arg-type]
@@ -54,9 +66,7 @@ def stage(engine: Scripted) -> EditStage:
 def test_an_added_step_costs_one_script_call_and_one_inputs_call(core: Catalog) -> None:
     email = {"to": "{{step_2.item.caller_id.email}}", "subject": "Resolved", "body": "Your incident is resolved."}
     engine = Scripted(
-        lambda p, s: {
-            "ops": [{"op": "insert_into", "step": 2, "steps": [{"do": "send_email", "a": "also email each caller"}]}]
-        },  # noqa: E501
+        lambda p, s: written(INSERT, reference("test-024")),
         lambda p, s: email,
     )
     before = reference("test-024")
@@ -72,7 +82,7 @@ def test_an_added_step_costs_one_script_call_and_one_inputs_call(core: Catalog) 
 
 def test_a_set_input_is_the_only_value_generated(core: Catalog) -> None:
     engine = Scripted(
-        lambda p, s: {"ops": [{"op": "set", "step": 0, "input": "condition"}]},
+        lambda p, s: written({"ops": [{"op": "set", "step": 0, "input": "condition"}]}, reference("test-024")),
         lambda p, s: {"condition": "stateCHANGESTO6^priority=1"},
     )
     result = asyncio.run(stage(engine).run(reference("test-024"), "only for priority 1 problems", "core"))
@@ -90,7 +100,7 @@ def test_answers_leave_the_workflow_as_it_is(core: Catalog, answer: str) -> None
 
 
 def test_a_script_that_breaks_a_rule_is_refused_not_applied(core: Catalog) -> None:
-    engine = Scripted(lambda p, s: {"ops": [{"op": "delete", "step": 1}]})
+    engine = Scripted(lambda p, s: written({"ops": [{"op": "delete", "step": 1}]}, reference("test-002")))
     result = asyncio.run(stage(engine).run(reference("test-002"), "remove the look-up", "core"))
     assert result.outcome == "refused" and result.workflow == reference("test-002")
     assert "uses {{step_1.records}}" in result.failures[0]
@@ -106,8 +116,7 @@ def test_an_invalid_workflow_is_a_client_error_before_any_model_call(core: Catal
 
 
 def test_the_grammar_names_only_existing_steps_and_the_tenants_actions(core: Catalog) -> None:
-    schema = edit_schema(reference("test-065"), core, "also log it", ["log", "send_email"], ["problem"])
-    check = Draft202012Validator(schema)
+    check = Grammar(reference("test-065"), core, "also log it", ["log", "send_email"], ["problem"])
 
     def ok(*ops: dict[str, Any]) -> bool:
         return check.is_valid({"ops": list(ops)})
@@ -125,6 +134,20 @@ def test_the_grammar_names_only_existing_steps_and_the_tenants_actions(core: Cat
     assert check.is_valid({"answer": "the catalog cannot do this"}) and not check.is_valid({"answer": "maybe"})
 
 
+def test_a_script_names_steps_by_their_words_action_and_number(core: Catalog) -> None:
+    """The model writes "lookup its incident tasks (look_up_records #1)", not 1: it copies the step it means from
+    the instruction's words instead of picking a number."""
+    workflow = reference("test-002")
+    assert step_ref(workflow.components[0]) == "lookup its incident tasks (look_up_records #1)"
+    check = Draft202012Validator(edit_schema(workflow, core, "remove the look-up", ["log"], ["incident"]))
+    by_number = {"ops": [{"op": "delete", "step": 3}, {"op": "set", "step": 0, "input": "condition"}]}
+    assert not check.is_valid(by_number) and check.is_valid(written(by_number, workflow))
+    assert written(by_number, workflow)["ops"][1]["step"] == "the trigger"
+    assert numbered(written(by_number, workflow), workflow) == by_number
+    wrap = {"ops": [{"op": "wrap", "first": 1, "last": 2, "block": "if", "a": "remove the look-up"}]}
+    assert numbered(written(wrap, workflow), workflow) == wrap and check.is_valid(written(wrap, workflow))
+
+
 @pytest.mark.parametrize(
     ("instruction", "removes"),
     [("log how many got purged", False), ("run it at 2am instead", True), ("don't text the manager", True),
@@ -134,7 +157,7 @@ def test_the_grammar_names_only_existing_steps_and_the_tenants_actions(core: Cat
 def test_steps_are_deleted_only_when_the_instruction_asks_to_remove_something(
     core: Catalog, instruction: str, removes: bool
 ) -> None:
-    check = Draft202012Validator(edit_schema(reference("test-065"), core, instruction, ["log"], ["problem"]))
+    check = Grammar(reference("test-065"), core, instruction, ["log"], ["problem"])
     assert check.is_valid({"ops": [{"op": "delete", "step": 2}]}) is removes
     assert check.is_valid({"ops": [{"op": "unwrap", "step": 4}]}) is removes
     assert check.is_valid({"ops": [{"op": "set", "step": 1, "input": "approvers"}]})  # a change is not a removal
@@ -142,11 +165,11 @@ def test_steps_are_deleted_only_when_the_instruction_asks_to_remove_something(
 
 def test_an_edit_adds_no_more_steps_in_one_place_than_the_instruction_has_clauses(core: Catalog) -> None:
     log, email = {"do": "log", "a": "also log it"}, {"do": "send_email", "a": "also log it"}
-    one = Draft202012Validator(edit_schema(reference("test-065"), core, "also log it", ["log", "send_email"], []))
+    one = Grammar(reference("test-065"), core, "also log it", ["log", "send_email"], [])
     assert one.is_valid({"ops": [{"op": "insert_after", "step": 6, "steps": [log]}]})
     assert not one.is_valid({"ops": [{"op": "insert_after", "step": 6, "steps": [log, email]}]})
     two = "log it and email the owner"
-    check = Draft202012Validator(edit_schema(reference("test-065"), core, two, ["log", "send_email"], []))
+    check = Grammar(reference("test-065"), core, two, ["log", "send_email"], [])
     assert check.is_valid({"ops": [{"op": "insert_after", "step": 6, "steps": [{"do": "log", "a": "log it"},
                                                                               {"do": "send_email", "a": "email the owner"}]}]})  # fmt: skip  # noqa: E501
 
@@ -171,16 +194,16 @@ def test_a_step_is_taken_out_or_changed_only_if_the_instruction_talks_about_it(c
         ],
     })  # fmt: skip
     assert validate(p1, flow).ok
-    check = Draft202012Validator(edit_schema(p1, flow, "don't text the manager", ["log"], []))
+    check = Grammar(p1, flow, "don't text the manager", ["log"], [])
     assert [n for n in range(1, 6) if check.is_valid({"ops": [{"op": "delete", "step": n}]})] == [4, 5]
     assert check.is_valid({"ops": [{"op": "set", "step": 0, "input": "condition"}]})
     assert not check.is_valid({"ops": [{"op": "set", "step": 3, "input": "message"}]})
-    by_value = Draft202012Validator(edit_schema(p1, flow, "say 'P2' instead of 'P1'", ["log"], []))
+    by_value = Grammar(p1, flow, "say 'P2' instead of 'P1'", ["log"], [])
     assert by_value.is_valid({"ops": [{"op": "set", "step": 3, "input": "message"}]})  # its message says P1
-    by_number = Draft202012Validator(edit_schema(p1, flow, "take out step 3", ["log"], []))
+    by_number = Grammar(p1, flow, "take out step 3", ["log"], [])
     assert [n for n in range(1, 6) if by_number.is_valid({"ops": [{"op": "delete", "step": n}]})] == [2, 3]
     fails = "if the teams post fails, log it"
-    try_ = Draft202012Validator(edit_schema(p1, flow, fails, ["log"], []))
+    try_ = Grammar(p1, flow, fails, ["log"], [])
 
     def wrapped(step: int) -> dict:
         catch = [{"do": "log", "a": fails}]
@@ -188,14 +211,14 @@ def test_a_step_is_taken_out_or_changed_only_if_the_instruction_talks_about_it(c
 
     assert [n for n in range(1, 6) if try_.is_valid(wrapped(n))] == [2, 3]  # the post, or the branch that only posts
     assert try_.is_valid({"ops": [{"op": "wrap", "first": 5, "last": 5, "block": "if", "a": fails}]})  # an if may
-    vague = Draft202012Validator(edit_schema(p1, flow, "don't do it at night", ["log"], []))  # names no step
+    vague = Grammar(p1, flow, "don't do it at night", ["log"], [])  # names no step
     assert all(vague.is_valid({"ops": [{"op": "delete", "step": n}]}) for n in range(2, 6))  # 1: the only top step
 
 
 def test_the_only_step_is_never_deleted(core: Catalog) -> None:
     only = reference("test-002").model_copy(deep=True)
     only.components = only.components[:1]
-    check = Draft202012Validator(edit_schema(only, core, "run it at 2am instead", ["log"], ["incident"]))
+    check = Grammar(only, core, "run it at 2am instead", ["log"], ["incident"])
     assert not check.is_valid({"ops": [{"op": "delete", "step": 1}]})
     assert check.is_valid({"ops": [{"op": "set", "step": 0, "input": "condition"}]})
 

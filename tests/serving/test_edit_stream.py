@@ -10,12 +10,12 @@ import pytest
 from flowgen.catalog import Catalog
 from flowgen.settings import Settings
 from tests.fakes import Suggestions
-from tests.generation.test_edit_stage import Scripted
+from generation.editing.grammar import written
+from tests.generation.test_edit_stage import INSERT, Scripted
 from tests.generation.test_editing import reference
 from tests.local_serving import local_api
 
 EMAIL = {"to": "{{step_2.item.caller_id.email}}", "subject": "Resolved", "body": "Your incident is resolved."}
-INSERT = {"ops": [{"op": "insert_into", "step": 2, "steps": [{"do": "send_email", "a": "also email each caller"}]}]}
 
 
 def events(text: str) -> list[tuple[str, dict]]:
@@ -30,7 +30,7 @@ def test_an_edit_streams_its_script_then_the_new_steps_inputs_then_the_result(
 ) -> None:
     before = reference("test-024").model_dump(mode="json", exclude_none=True)
     body = {"workflow": before, "instruction": "also email each caller", "tenant": "core"}
-    engine = Scripted(lambda p, s: INSERT, lambda p, s: EMAIL)
+    engine = Scripted(lambda p, s: written(INSERT, reference("test-024")), lambda p, s: EMAIL)
     with local_api(monkeypatch, Suggestions(core, ["send_email", "log"], ["incident"]), engine, Settings()) as client:
         streamed = client.post("/v1/workflows:editStream", json=body)
         blank = client.post("/v1/workflows:editStream", json={**body, "instruction": "  "})

@@ -9,8 +9,8 @@ import pytest
 
 from flowgen.catalog import Catalog
 from flowgen.settings import Settings
-from tests.fakes import Suggestions
 from generation.editing.grammar import written
+from tests.fakes import Suggestions
 from tests.generation.test_edit_stage import INSERT, Scripted
 from tests.generation.test_editing import reference
 from tests.local_serving import local_api

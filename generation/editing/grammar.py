@@ -39,6 +39,15 @@ REMOVAL = re.compile(
     re.IGNORECASE,
 )
 
+# Words with which people ask for error handling ("if the email fails", "in case something goes wrong"). Without one,
+# the grammar offers no try: told "when it's rejected also email the group's manager", the edit adapter wrapped the
+# rejection's update in a try whose catch sent the email.
+FAILURE = re.compile(
+    r"\b(fail\w*|errors?|erroring|errors? out|errored|goes wrong|go wrong|went wrong|exceptions?|crash\w*|"
+    r"(doesn'?t|does not|didn'?t|did not) work|unsuccessful\w*|breaks?|broken)\b",
+    re.IGNORECASE,
+)
+
 
 # Words that say what to do rather than to what, the removal words among them: they tell no step from another.
 FILLER = frozenset(
@@ -57,6 +66,11 @@ STEP_NUMBER = re.compile(r"\bstep\s*#?\s*(\d+)|#(\d+)\b", re.IGNORECASE)
 def asks_to_remove(instruction: str) -> bool:
     """Whether the instruction asks to take out or replace something: only then may a script delete a step."""
     return REMOVAL.search(instruction.replace("’", "'")) is not None
+
+
+def asks_for_error_handling(instruction: str) -> bool:
+    """Whether the instruction talks about something failing: only then may a script wrap steps in a try."""
+    return FAILURE.search(instruction.replace("’", "'")) is not None
 
 
 def _stems(text: str) -> set[str]:
@@ -183,7 +197,7 @@ def edit_schema(workflow: Workflow, catalog: Catalog, instruction: str, actions:
             ops.append(_object({"op": {"enum": ["unwrap"]}, "step": {"enum": unwrappable}}))
     if blocks:
         ops.append(_object({"op": {"enum": ["insert_into"]}, "step": {"enum": blocks}, "steps": new}))
-    ops += _wraps(workflow, catalog, span, inner, near)
+    ops += _wraps(workflow, catalog, span, inner, near, asks_for_error_handling(instruction))
     ops += _sets(workflow, catalog, instruction, near)
     refs = _refs(workflow)
     for op in ops:  # built by number, written by reference
@@ -195,10 +209,11 @@ def edit_schema(workflow: Workflow, catalog: Catalog, instruction: str, actions:
 
 
 def _wraps(workflow: Workflow, catalog: Catalog, span: dict[str, Any], catch: dict[str, Any],
-           near: set[int] | None) -> list[dict[str, Any]]:  # fmt: skip
+           near: set[int] | None, fails: bool) -> list[dict[str, Any]]:  # fmt: skip
     """One alternative per first step: the last one is a later sibling; a for_each's list is one in scope. A try
-    wraps only steps the instruction talks about ("if the email fails": the email), unless it names none (`near`:
-    those steps and what goes with them); an if's condition often names another step ("only if it is approved")."""
+    only if the instruction talks about failing (`fails`), and around steps it talks about ("if the email fails": the
+    email), unless it names none (`near`: those steps and what goes with them); an if's condition often names another
+    step ("only if it is approved")."""
     children: dict[int | None, list[int]] = {}
     for step in workflow.components:
         children.setdefault(step.parent, []).append(step.step)
@@ -208,7 +223,7 @@ def _wraps(workflow: Workflow, catalog: Catalog, span: dict[str, Any], catch: di
         for k, first in enumerate(siblings):
             head = {"op": {"enum": ["wrap"]}, "first": {"enum": [first]}, "last": {"enum": siblings[k:]}}
             out.append(_object({**head, "block": {"enum": ["if"]}, "a": span}))
-            failing = list(takewhile(lambda n: near is None or n in near, siblings[k:]))
+            failing = list(takewhile(lambda n: near is None or n in near, siblings[k:])) if fails else []
             if failing:
                 out.append(_object({**head, "last": {"enum": failing}, "block": {"enum": ["try"]}, "a": span,
                                     "catch": catch}))  # fmt: skip

@@ -128,7 +128,7 @@ def test_the_grammar_names_only_existing_steps_and_the_tenants_actions(core: Cat
     assert not ok({"op": "insert_after", "step": 6, "steps": [{"do": "log", "a": "something else"}]})  # not a clause
     assert ok({"op": "insert_into", "step": 4, "steps": [log]}) and not ok({"op": "insert_into", "step": 3,
                                                                               "steps": [log]})  # fmt: skip
-    assert ok({"op": "wrap", "first": 2, "last": 4, "block": "try", "a": "also log it", "catch": [log]})
+    assert ok({"op": "wrap", "first": 2, "last": 4, "block": "if", "a": "also log it"})
     assert not ok({"op": "wrap", "first": 2, "last": 5, "block": "if", "a": "also log it"})  # 5 is inside 4
     assert ok({"op": "set", "step": 1, "input": "approvers"}) and not ok({"op": "set", "step": 1, "input": "to"})
     assert check.is_valid({"answer": "the catalog cannot do this"}) and not check.is_valid({"answer": "maybe"})
@@ -213,6 +213,21 @@ def test_a_step_is_taken_out_or_changed_only_if_the_instruction_talks_about_it(c
     assert try_.is_valid({"ops": [{"op": "wrap", "first": 5, "last": 5, "block": "if", "a": fails}]})  # an if may
     vague = Grammar(p1, flow, "don't do it at night", ["log"], [])  # names no step
     assert all(vague.is_valid({"ops": [{"op": "delete", "step": n}]}) for n in range(2, 6))  # 1: the only top step
+
+
+@pytest.mark.parametrize(
+    ("instruction", "tries"),
+    [("if the email fails, log it", True), ("in case something goes wrong, log it", True),
+     ("log it if emailing errors out", True), ("when it's rejected also email the owner and log it", False),
+     ("email the owner and log it", False)],
+)  # fmt: skip
+def test_steps_are_wrapped_in_a_try_only_when_the_instruction_talks_about_failing(
+    core: Catalog, instruction: str, tries: bool
+) -> None:
+    check = Grammar(reference("test-065"), core, instruction, ["log"], ["problem"])
+    wrap = {"op": "wrap", "first": 6, "last": 6, "block": "if", "a": instruction}
+    assert check.is_valid({"ops": [{**wrap, "block": "try", "catch": [{"do": "log", "a": instruction}]}]}) is tries
+    assert check.is_valid({"ops": [wrap]})  # an if is not error handling
 
 
 def test_the_only_step_is_never_deleted(core: Catalog) -> None:

@@ -1,14 +1,15 @@
 """The edit grammar: a JSON Schema built from the workflow and the tenant's catalog.
 
 The model can name only steps that exist (blocks where a block is needed, siblings for a wrap's range),
-and names them by their words: "email the assigned to (send_email #1)", not 1 (`step_ref`). Told "only send the
-email when somebody is assigned", the 270M model picked the number of the step after the email; writing the
-step's own words out, it copies them from the instruction's.
 inputs that step has, the suggested actions of the tenant and its tables, annotations from the
 instruction's own clauses, and a for_each only over a list that is in scope. Values are not written
 here: stage 2 writes the inputs of new steps and of the inputs a `set` names. Steps are deleted, replaced or
 unwrapped only when the instruction asks to take something out. "No change needed" and
 "the catalog cannot do this" are answers of their own.
+
+Steps are named by their words, "email the assigned to (send_email #1)", not 1 (`step_ref`): told "only send the
+email when somebody is assigned", the 270M model picked the number of the step after the email; writing a step's
+own words out, it picks the one whose words the instruction uses.
 """
 
 from __future__ import annotations
@@ -147,15 +148,16 @@ def _refs(workflow: Workflow) -> dict[int, str]:
 def written(data: dict[str, Any], workflow: Workflow) -> dict[str, Any]:
     """A script with steps by number (as `to_script` reads it) as the model writes it: steps by `step_ref` (a
     number no step has stays, and breaks the grammar)."""
-    refs = _refs(workflow)
-    ops = [{k: refs.get(v, v) if k in REFERRING else v for k, v in op.items()} for op in data.get("ops", [])]
-    return {**data, "ops": ops} if "ops" in data else data
+    return _renamed(data, _refs(workflow))
 
 
 def numbered(data: dict[str, Any], workflow: Workflow) -> dict[str, Any]:
     """The inverse of `written`: a script as the grammar accepted it, with steps by number."""
-    numbers = {ref: n for n, ref in _refs(workflow).items()}
-    ops = [{k: numbers[v] if k in REFERRING else v for k, v in op.items()} for op in data.get("ops", [])]
+    return _renamed(data, {ref: n for n, ref in _refs(workflow).items()})
+
+
+def _renamed(data: dict[str, Any], names: dict[Any, Any]) -> dict[str, Any]:
+    ops = [{k: names.get(v, v) if k in REFERRING else v for k, v in op.items()} for op in data.get("ops", [])]
     return {**data, "ops": ops} if "ops" in data else data
 
 

@@ -66,16 +66,21 @@ STEP_NUMBER = re.compile(r"\bstep\s*#?\s*(\d+)|#(\d+)\b", re.IGNORECASE)
 
 def asks_to_remove(instruction: str) -> bool:
     """Whether the instruction asks to take out or replace something: only then may a script delete a step."""
-    return REMOVAL.search(instruction.replace("’", "'")) is not None
+    return REMOVAL.search(_plain(instruction)) is not None
 
 
 def asks_for_error_handling(instruction: str) -> bool:
     """Whether the instruction talks about something failing: only then may a script wrap steps in a try."""
-    return FAILURE.search(instruction.replace("’", "'")) is not None
+    return FAILURE.search(_plain(instruction)) is not None
+
+
+def _plain(text: str) -> str:
+    """Typographic apostrophes as typed ones, so that "Don’t" reads as "don't" to every pattern here."""
+    return text.replace("’", "'")
 
 
 def _stems(text: str) -> set[str]:
-    words = re.findall(r"[a-z0-9']+", text.lower().replace("’", "'"))
+    words = re.findall(r"[a-z0-9']+", _plain(text.lower()))
     return {_stem(w) for w in words if len(w) >= 3 and w not in FILLER}
 
 

@@ -20,10 +20,11 @@ from typing import Any
 
 import jsonschema
 
-from flowdata.generator.lexicon import MESSAGES
-from flowgen.catalog import Catalog
+from flowdata.generator.lexicon import CHANNELS, MESSAGES
+from flowgen.catalog import Catalog, Column
 from flowgen.errors import ClientError
 from flowgen.evaluation.records import Reference
+from flowgen.expressions import parse_assignments
 from flowgen.semantics import is_block
 from flowgen.workflow import Input, Step, Workflow
 from generation.editing.apply import Applied, apply
@@ -47,6 +48,26 @@ ALREADY = ("make sure it {a}", "{a}", "it should {a}", "{a} - is that in there?"
 TEXT = ("change the {input} of step {n} to '{value}'", "the {label} should say: {value}",
         "make the {input} '{value}' instead", "reword the {label}: {value}")  # fmt: skip
 AT = ("run it {when} instead", "make it {when}", "move it to {when}", "change the time: {when}")
+# a field's value or an input's choice, as people ask to change it: the value the workflow has ("not 1") is often said
+CHOICE = ("make the {name} {value} instead of {was}", "{name} should be {value}, not {was}",
+          "set the {name} to {value}", "{name} {value} please", "use {value} for the {name}",
+          "{value} is enough, not {was}", "change the {name} from {was} to {value}", "actually {value}")  # fmt: skip
+BOOLEAN = {"true": ("turn on {name}", "set {name} to true", "{name}: yes", "and {name} please"),
+           "false": ("turn off {name}", "set {name} to false", "{name}: no", "no {name}")}  # fmt: skip
+# one step for another: a message said in other ways ("use teams instead of slack", "just log it, no email")
+SWAP = ("{a} instead of the {was}", "use {label} instead of {was}", "not the {was}: {a}", "replace the {was} with: {a}",
+        "swap the {was} for {label}", "{a}, not a {was}", "actually {a} rather than the {was}",
+        "{label} instead of the {was} please")  # fmt: skip
+NOUN = {"log": "log", "post_slack_message": "slack message", "post_teams_message": "teams message",
+        "send_email": "email", "send_sms": "text", "add_work_note": "work note", "add_comment": "comment"}  # fmt: skip
+# the text input of each step that carries a message
+MESSAGE_OF = {"log": "message", "post_slack_message": "message", "post_teams_message": "message", "send_email": "body",
+              "send_sms": "message", "add_work_note": "work_note", "add_comment": "comment"}  # fmt: skip
+# a step added inside an if or else, said with its condition: "when it's rejected also email the group's manager"
+IN_BRANCH = ("{c}, also {a}", "{c} also {a}", "and {c}, {a} too", "{a} as well {c}", "{c}: {a} too")
+BRANCHES = ("if", "else_if", "else")
+CONDITIONAL = ("if ", "when ", "for ", "unless ", "in case ", "only ", "once ")
+BEFORE = ("{a} before {b}", "before {b}, {a}", "first {a}, then {b}")
 # an ask no step does -> the word of a step that could do it (a tenant with such a step gets no such example)
 IMPOSSIBLE = {"order a taxi for the caller": "taxi", "print the record and post it by mail": "print",
               "book a meeting room for the team": "room", "fax the form to the vendor": "fax",
@@ -74,11 +95,12 @@ class Derived:
 
 def derive(rng: random.Random, workflow: Workflow, catalog: Catalog) -> Derived | None:
     """One edit, its kind chosen by weight; a change that does not fit the workflow falls back to another
-    change, a structural one first (never to an answer, which fits every workflow and would crowd the changes out)."""
+    change, a structural one first (never to an answer, which fits every workflow and would crowd the changes out,
+    nor to a swap, which fits most workflows and would crowd out the additions)."""
     structural = [_add_step, _add_step, _add_step, _remove_step, _remove_step, _add_condition, _add_try]
-    values = [_change_text, _change_time]
+    values = [_change_text, _change_time, _change_choice]
     answers = [_already_done, _impossible]
-    make = rng.choice(structural + values + answers)
+    make = rng.choice(structural + [_replace_step] + values + answers)
     fallback = rng.sample(structural, len(structural)) + (values if rng.random() < 0.4 else [])
     order = [make] + ([] if make in answers else fallback)
     for kind in dict.fromkeys(order):
@@ -192,13 +214,30 @@ def _add_step(rng: random.Random, workflow: Workflow, catalog: Catalog) -> Deriv
     step, applied = found
     siblings = _siblings(workflow, step)
     k = siblings.index(step)
-    if k:  # after the previous sibling (its number is unchanged: it comes before the step taken out)
-        op: dict[str, Any] = {"op": "insert_after", "step": siblings[k - 1].step}
-    else:  # before the next one, whose number drops by one
-        op = {"op": "insert_before", "step": siblings[1].step - 1}
+    later = siblings[k + 1] if k + 1 < len(siblings) else None
     instruction = rng.choice(ADD).format(a=_phrase(step.annotation))
+    branch = next((s for s in workflow.components if s.step == step.parent and s.name in BRANCHES), None)
+    if branch is not None and rng.random() < 0.5:  # said with the branch's condition: an add, not a new if
+        when = "otherwise" if branch.name == "else" else _condition(branch.annotation)
+        instruction = rng.choice(IN_BRANCH).format(a=_phrase(step.annotation), c=when)
+    if later is None and branch is not None and rng.random() < 0.5:  # at the end of its block
+        op: dict[str, Any] = {"op": "insert_into", "step": branch.step}
+    elif k and (later is None or rng.random() < 0.7):  # after the previous sibling (its number is unchanged)
+        op = {"op": "insert_after", "step": siblings[k - 1].step}
+    else:  # before the next one, whose number drops by one ("... before deactivating them")
+        assert later is not None
+        op = {"op": "insert_before", "step": later.step - 1}
+        if k and branch is None:
+            instruction = rng.choice(BEFORE).format(a=_phrase(step.annotation), b=_phrase(later.annotation))
     op["steps"] = [_node(catalog, step, instruction)]
     return Derived("add_step", applied.workflow, instruction, {"ops": [op]}, _outline(workflow))
+
+
+def _condition(annotation: str) -> str:
+    """A block's annotation as a condition clause: "If it times out" -> "if it times out", "approved" -> "if
+    approved"."""
+    said = _phrase(annotation)
+    return said if said.lower().startswith(CONDITIONAL) else "if " + said
 
 
 def _remove_step(rng: random.Random, workflow: Workflow, catalog: Catalog) -> Derived | None:
@@ -209,6 +248,32 @@ def _remove_step(rng: random.Random, workflow: Workflow, catalog: Catalog) -> De
     instruction = rng.choice(REMOVE).format(a=_phrase(step.annotation), label=label, n=step.step)
     script = {"ops": [{"op": "delete", "step": step.step}]}
     return Derived("remove_step", workflow, instruction, script, _outline(applied.workflow))
+
+
+def _replace_step(rng: random.Random, workflow: Workflow, catalog: Catalog) -> Derived | None:
+    """The reference's message step was another kind of message step (a Slack post for an email, a log for a work
+    note), with the same text."""
+    steps = [s for s in _actions(workflow, catalog) if s.name in MESSAGE_OF and _text(s)]
+    if not steps:
+        return None
+    step = rng.choice(steps)
+    others = [a for a in ("log", "post_slack_message", "post_teams_message") if a != step.name and a in catalog.actions]
+    if not others:
+        return None
+    was = rng.choice(others)
+    inputs = [Input(name="channel", value=rng.choice(CHANNELS))] if was != "log" else []
+    inputs.append(Input(name="message", value=_text(step)))
+    annotation = rng.choice((step.annotation, catalog.actions[was].label))
+    swapped = step.model_copy(update={"name": was, "inputs": inputs, "annotation": annotation})
+    before = workflow.model_copy(update={"components": [swapped if s is step else s for s in workflow.components]})
+    instruction = rng.choice(SWAP).format(a=_phrase(step.annotation), was=NOUN[was], label=NOUN[step.name])
+    script = {"ops": [{"op": "replace", "step": step.step, "steps": [_node(catalog, step, instruction)]}]}
+    return Derived("replace_step", before, instruction, script, _outline(workflow))
+
+
+def _text(step: Step) -> str:
+    value = next((i.value for i in step.inputs if i.name == MESSAGE_OF.get(step.name)), "")
+    return value.strip()
 
 
 def _unwrapped(workflow: Workflow, catalog: Catalog, block: Step, *first: Delete) -> tuple[Workflow, int, int] | None:
@@ -235,9 +300,7 @@ def _add_condition(rng: random.Random, workflow: Workflow, catalog: Catalog) -> 
     if found is None:
         return None
     before, first, last = found
-    condition = _phrase(block.annotation)
-    if not condition.lower().startswith(("if ", "when ", "for ", "unless ", "in case ", "only ")):
-        condition = "if " + condition
+    condition = _condition(block.annotation)
     instruction = rng.choice(ONLY).format(a=condition)
     script = {"ops": [{"op": "wrap", "first": first, "last": last, "block": "if", "a": _span(instruction, condition)}]}
     return Derived("add_condition", before, instruction, script, _outline(workflow))
@@ -297,11 +360,71 @@ def _change_time(rng: random.Random, workflow: Workflow, catalog: Catalog) -> De
     return Derived("change_value", before, rng.choice(AT).format(when=when), script, _outline(workflow))
 
 
+def _change_choice(rng: random.Random, workflow: Workflow, catalog: Catalog) -> Derived | None:
+    """A choice the reference made, asked for by a workflow that made another: a field set to a choice of its
+    column ("priority 2 is enough, not 1"), or an input with choices or a yes / no ("send it by sms and email")."""
+    found: list[tuple[Step, Input, str, str]] = []  # the step, its input, the input's value before, the instruction
+    for step in _actions(workflow, catalog):
+        spec = catalog.step(step.name)
+        table = next((i.value for i in step.inputs if i.name == "table"), "")
+        columns = catalog.columns(table) if table in catalog.tables else {}
+        for given in step.inputs:
+            kind = spec.input(given.name) if spec else None
+            name = given.name.replace("_", " ")
+            if kind is None or "{{" in given.value:
+                continue
+            if kind.type == "boolean" and given.value in BOOLEAN:
+                flipped = "false" if given.value == "true" else "true"
+                found.append((step, given, flipped, rng.choice(BOOLEAN[given.value]).format(name=name)))
+            elif kind.choices and given.value in kind.choices and len(kind.choices) > 1:
+                other = rng.choice([c for c in kind.choices if c != given.value])
+                said, was = given.value.replace("_", " "), other.replace("_", " ")
+                found.append((step, given, other, rng.choice(CHOICE).format(name=name, value=said, was=was)))
+            elif kind.type == "field_values":
+                found += _field_choices(rng, step, given, columns)
+    if not found:
+        return None
+    step, given, value, instruction = rng.choice(found)
+    inputs = [Input(name=i.name, value=value) if i is given else i for i in step.inputs]
+    steps = [s.model_copy(update={"inputs": inputs}) if s is step else s for s in workflow.components]
+    before = workflow.model_copy(update={"components": steps})
+    script = {"ops": [{"op": "set", "step": step.step, "input": given.name}]}
+    return Derived("change_value", before, instruction, script, _outline(workflow))
+
+
+def _field_choices(rng: random.Random, step: Step, given: Input,
+                   columns: dict[str, Column]) -> list[tuple[Step, Input, str, str]]:  # fmt: skip
+    """Each field of `given` (field values) set to a choice of its column, with the value set to another choice and
+    the instruction that asks for it back, by the choices' labels or values."""
+    parts = given.value.split("^")
+    out = []
+    for k, pair in enumerate(parse_assignments(given.value)):
+        column = columns.get(pair[0]) if isinstance(pair, tuple) else None
+        if column is None or not isinstance(pair, tuple) or parts[k] != f"{pair[0]}={pair[1]}":
+            continue
+        labels = {c.value: c.label for c in column.choices}
+        if pair[1] not in labels or len(labels) < 2:
+            continue
+        other = rng.choice([v for v in labels if v != pair[1]])
+        value = "^".join(f"{pair[0]}={other}" if j == k else part for j, part in enumerate(parts))
+        said, was = (pair[1], other) if rng.random() < 0.4 else (labels[pair[1]], labels[other])
+        out.append((step, given, value, rng.choice(CHOICE).format(name=column.label.lower(), value=said, was=was)))
+    return out
+
+
 def _already_done(rng: random.Random, workflow: Workflow, catalog: Catalog) -> Derived | None:
+    """A step asked for again, at times with the condition it already runs under, its if's or its trigger's ("freeze
+    the card when it's reported stolen"): the edit-trained model wrapped such steps in an if of their own."""
     steps = _actions(workflow, catalog)
     if not steps:
         return None
-    instruction = rng.choice(ALREADY).format(a=_phrase(rng.choice(steps).annotation))
+    step = rng.choice(steps)
+    said = _phrase(step.annotation)
+    under = [s.annotation for s in workflow.components if s.step == step.parent and s.name == "if"]
+    under += [workflow.trigger.annotation] if workflow.trigger and workflow.trigger.annotation else []
+    if under and rng.random() < 0.5:
+        said = f"{said} {_phrase(under[0])}"
+    instruction = rng.choice(ALREADY).format(a=said)
     return Derived("no_change", workflow, instruction, {"answer": NO_CHANGE}, _outline(workflow))
 
 

@@ -12,7 +12,7 @@ from flowdata.splits import handwritten
 from flowgen.catalog import Catalog
 from flowgen.workflow import Workflow
 from generation.editing.apply import apply
-from generation.editing.grammar import to_script
+from generation.editing.grammar import asks_to_remove, to_script
 from generation.editing.stage import EditStage
 from generation.pipeline import InProcess, Pipeline
 from retrieval.suggest import Retriever
@@ -38,8 +38,8 @@ def test_every_kind_of_edit_is_derived_and_gives_back_what_it_claims(core: Catal
     itself when a part was taken out, the reference less a step when one is removed."""
     derived = _derived(core)
     kinds = Counter(d.kind for _, d in derived)
-    assert set(kinds) == {"add_step", "remove_step", "add_condition", "wrap_try", "change_value", "no_change",
-                          "impossible"}, kinds  # fmt: skip
+    assert set(kinds) == {"add_step", "remove_step", "replace_step", "add_condition", "wrap_try", "change_value",
+                          "no_change", "impossible"}, kinds  # fmt: skip
     assert kinds["add_step"] > kinds["no_change"] and kinds["add_step"] > kinds["impossible"]
     for reference, edit in derived:
         script = to_script(edit.script)
@@ -66,6 +66,30 @@ def test_add_step_asks_for_the_step_in_the_references_own_words(core: Catalog) -
             assert taken.annotation.lower().rstrip(".!?;,") in edit.instruction.lower()
             added += 1
     assert added >= 20
+
+
+def test_a_swap_asks_to_take_the_old_step_out_and_a_changed_choice_names_the_value_wanted(core: Catalog) -> None:
+    """A replace is offered only to an instruction that asks to take something out (`asks_to_remove`); a field set
+    to another choice is asked back by that choice's value or label ("priority 2 is enough, not 1")."""
+    swaps = fields = 0
+    for reference, edit in _derived(core, 1200):
+        (op,) = edit.script.get("ops", [{}])
+        if edit.kind == "replace_step":
+            old = edit.before.components[op["step"] - 1]
+            assert asks_to_remove(edit.instruction) and old.name in ("log", "post_slack_message", "post_teams_message")
+            swaps += 1
+        elif op.get("input") == "field_values":
+            wanted, was = (_inputs(w, op["step"])["field_values"].split("^") for w in (reference, edit.before))
+            (changed,) = set(wanted) - set(was)
+            field, choice = changed.split("=", 1)
+            labels = {c.value: c.label for c in core.columns(_inputs(reference, op["step"])["table"])[field].choices}
+            assert choice in edit.instruction or labels[choice] in edit.instruction, (edit.instruction, changed)
+            fields += 1
+    assert swaps >= 10 and fields >= 5, (swaps, fields)
+
+
+def _inputs(workflow: Workflow, step: int) -> dict[str, str]:
+    return {i.name: i.value for i in workflow.components[step - 1].inputs}
 
 
 def test_a_plain_request_is_an_add_or_no_change_by_the_workflow_not_the_wording(core: Catalog) -> None:

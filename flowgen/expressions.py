@@ -109,3 +109,27 @@ def _consistent(query: str) -> str:
             continue
         kept.append(part)
     return "^".join(kept)
+
+
+def with_terms(old: str, new: str) -> str:
+    """`old` with the fields that `new` names as `new` has them, every other term kept, in place: told "set them to
+    priority 4 as well", stage 2 writes `priority=4` for `category=inquiry`, and the edit means both. For encoded
+    queries and field values alike. Where either has `^OR` or `^NQ`, whose terms do not stand alone, `new` as it is."""
+    if any(sep in old or sep in new for sep in ("^OR", "^NQ")):
+        return new
+    added = [part for part in new.split("^") if part]
+    fields = {_field(part) for part in added} - {None}
+    out: list[str] = []
+    for part in (part for part in old.split("^") if part):
+        field = _field(part)
+        if field not in fields:
+            out.append(part)
+        elif not any(_field(p) == field for p in out if p in added):  # the first of the field's terms: now new's
+            out += [p for p in added if _field(p) == field]
+    out += [p for p in added if p not in out]
+    return "^".join(out)
+
+
+def _field(part: str) -> str | None:
+    match = _TERM.match(part)
+    return match["field"] if match else None

@@ -49,6 +49,15 @@ FAILURE = re.compile(
     re.IGNORECASE,
 )
 
+# Clauses that say what stays ("just book the pickup", "I only care about the warning", "Software Asset Mgmt is
+# enough"): the steps they name are not taken out. Told "we don't print labels anymore, just book the pickup", the
+# edit adapter deleted the pickup.
+KEEP = re.compile(
+    r"(?<!not )\b(?:just|keep|only care about|all i care about|only want)\b(?P<kept>[^,.;:!?]*)"
+    r"|(?P<enough>[^,.;:!?]*)\b(?:is|are) enough\b",
+    re.IGNORECASE,
+)
+
 
 # Words that say what to do rather than to what, the removal words among them: they tell no step from another.
 FILLER = frozenset(
@@ -110,6 +119,18 @@ def mentioned(workflow: Workflow, catalog: Catalog, instruction: str) -> set[int
         if _shares(words, own):
             found.add(step.step)
     return found or None
+
+
+def kept_by_instruction(workflow: Workflow, catalog: Catalog, instruction: str) -> set[int]:
+    """The steps a clause of the instruction says stay (`KEEP`), and the blocks around them: "just book the pickup",
+    the book_carrier_pickup."""
+    clauses = " ".join(m["kept"] or m["enough"] or "" for m in KEEP.finditer(_plain(instruction)))
+    kept = (mentioned(workflow, catalog, clauses) or set()) if clauses.strip() else set()
+    parents = {s.step: s.parent for s in workflow.components}
+    for step in list(kept):
+        while (step := parents.get(step)) is not None:
+            kept.add(step)
+    return kept
 
 
 def _depending(workflow: Workflow, steps: set[int]) -> set[int]:
@@ -189,7 +210,7 @@ def edit_schema(workflow: Workflow, catalog: Catalog, instruction: str, actions:
     about = mentioned(workflow, catalog, instruction)
     near = None if about is None else _depending(workflow, about)  # what it talks about, and what goes with that
     # a step is taken out, swapped or unwrapped only if the instruction talks about it (or it goes with one that is)
-    removable = set(numbers) if near is None else near
+    removable = (set(numbers) if near is None else near) - kept_by_instruction(workflow, catalog, instruction)
     ops = [_object({"op": {"enum": ["insert_after", "insert_before"]}, "step": {"enum": numbers}, "steps": new})]
     top = [s.step for s in steps if s.parent is None]
     deletable = [n for n in numbers if top != [n] and n in removable]  # never the only step: "run it at 2am

@@ -14,7 +14,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from flowgen.catalog import Catalog
+from flowgen.catalog.model import StepSpec
 from flowgen.errors import ClientError
+from flowgen.expressions import with_terms
 from flowgen.validation import ValidationReport, validate
 from flowgen.workflow import Input, Workflow
 from generation.answers import conforming
@@ -24,10 +26,11 @@ from generation.pipeline import MAX_REQUIREMENT_CHARS, Event, Pipeline
 
 from .apply import Applied, EditRefused, UnfillableRule, apply
 from .diff import describe
-from .grammar import edit_schema, numbered, to_script
+from .grammar import asks_to_remove, edit_schema, numbered, to_script
 from .script import EditScript
 from .view import edit_prompt, plan_of, values
 
+TERMS = ("field_values", "conditions")  # inputs whose terms an edit changes one by one
 Outcome = Literal["edited", "no change needed", "the catalog cannot do this", "refused"]
 
 
@@ -109,6 +112,8 @@ class EditStage:
         if on_event:
             await on_event("script", {"script": script.model_dump(exclude_none=True), "changed": applied.changed})
         edited, failures, more_tokens, more_calls = await self.fill(applied, instruction, catalog, tables, on_event)
+        if not asks_to_remove(instruction):
+            edited = with_kept_terms(edited, workflow, applied, catalog)
         tokens, calls = tokens + more_tokens, calls + more_calls
         timings["inputs"] = time.perf_counter() - clock - timings["retrieve"] - timings["edit"]
         diff = describe(workflow, edited, applied.origin, applied.changed)
@@ -157,6 +162,29 @@ class EditStage:
                 order = [i.name for i in spec.inputs] if spec else []
                 steps[number - 1] = steps[number - 1].model_copy(update={"inputs": _inputs(given, order)})
         return workflow.model_copy(update={"trigger": trigger, "components": steps}), failures, tokens, calls
+
+
+def with_kept_terms(edited: Workflow, before: Workflow, applied: Applied, catalog: Catalog) -> Workflow:
+    """Each field values or conditions input the edit set keeps the terms stage 2 did not name (`with_terms`): told
+    "set them to priority 4 as well", stage 2 writes `priority=4`, which would drop the category the step sets. Not
+    for an instruction that asks to take something out: "drop the manager approval" drops a term."""
+
+    def kept(spec: StepSpec, now: list[Input], was: list[Input], names: list[str]) -> list[Input]:
+        old = {i.name: i.value for i in was}
+        terms = {i.name for i in spec.inputs if i.type in TERMS and i.name in names and i.name in old}
+        return [Input(name=i.name, value=with_terms(old[i.name], i.value)) if i.name in terms else i for i in now]
+
+    trigger, steps = edited.trigger, list(edited.components)
+    for number, names in applied.pending.items():
+        if number == 0 and trigger is not None and before.trigger is not None:
+            inputs = kept(catalog.triggers[trigger.type], trigger.inputs, before.trigger.inputs, names)
+            trigger = trigger.model_copy(update={"inputs": inputs})
+        elif number in applied.origin and (spec := catalog.step(steps[number - 1].name)) is not None:
+            was = before.components[applied.origin[number] - 1].inputs
+            steps[number - 1] = steps[number - 1].model_copy(
+                update={"inputs": kept(spec, steps[number - 1].inputs, was, names)}
+            )
+    return edited.model_copy(update={"trigger": trigger, "components": steps})
 
 
 def _inputs(given: dict[str, str], order: list[str]) -> list[Input]:

@@ -92,6 +92,27 @@ def test_a_set_input_is_the_only_value_generated(core: Catalog) -> None:
     assert result.diff == ["~ trigger: condition: 'stateCHANGESTO106' -> 'stateCHANGESTO6^priority=1'"]
 
 
+@pytest.mark.parametrize(
+    ("instruction", "answer", "value"),
+    [
+        ("close them as well", "state=7", "state=7^close_code=Resolved by problem"),  # the close code stays
+        ("also mark them high priority", "priority=2", "state=6^close_code=Resolved by problem^priority=2"),
+        ("don't set a close code, just close them", "state=7", "state=7"),  # asked to take something out: as written
+    ],
+)
+def test_set_field_values_keep_the_fields_stage_2_did_not_name(
+    core: Catalog, instruction: str, answer: str, value: str
+) -> None:
+    """Stage 2 writes a set input from the instruction alone ("priority=2"); the step's other fields stay."""
+    engine = Scripted(
+        lambda p, s: written({"ops": [{"op": "set", "step": 3, "input": "field_values"}]}, reference("test-024")),
+        lambda p, s: {"field_values": answer},
+    )
+    result = asyncio.run(stage(engine).run(reference("test-024"), instruction, "core"))
+    assert {i.name: i.value for i in result.workflow.components[2].inputs}["field_values"] == value
+    assert result.workflow.components[3:] == reference("test-024").components[3:] and result.report.ok
+
+
 @pytest.mark.parametrize("answer", ["no change needed", "the catalog cannot do this"])
 def test_answers_leave_the_workflow_as_it_is(core: Catalog, answer: str) -> None:
     engine = Scripted(lambda p, s: {"answer": answer})
@@ -228,6 +249,19 @@ def test_steps_are_wrapped_in_a_try_only_when_the_instruction_talks_about_failin
     wrap = {"op": "wrap", "first": 6, "last": 6, "block": "if", "a": instruction}
     assert check.is_valid({"ops": [{**wrap, "block": "try", "catch": [{"do": "log", "a": instruction}]}]}) is tries
     assert check.is_valid({"ops": [wrap]})  # an if is not error handling
+
+
+@pytest.mark.parametrize(
+    ("instruction", "deletable"),
+    [("don't email the callers, just resolve the incidents", [4]), ("the resolving is enough, drop the emails", [4]),
+     ("don't resolve the incidents or email the callers", [1, 2, 3, 4]),
+     ("not just the emails, drop the resolving", [2, 3, 4])],
+)  # fmt: skip
+def test_a_step_a_clause_says_stays_is_not_taken_out(core: Catalog, instruction: str, deletable: list[int]) -> None:
+    """The steps named by "just resolve the incidents" or "the resolving is enough" are kept, and the loop around
+    them; "not just" keeps none."""
+    check = Grammar(reference("test-024"), core, instruction, ["log"], ["incident"])
+    assert [n for n in range(1, 5) if check.is_valid({"ops": [{"op": "delete", "step": n}]})] == deletable
 
 
 def test_the_only_step_is_never_deleted(core: Catalog) -> None:

@@ -14,7 +14,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from flowgen.catalog import Catalog
-from flowgen.catalog.model import StepSpec
 from flowgen.errors import ClientError
 from flowgen.expressions import with_terms
 from flowgen.validation import ValidationReport, validate
@@ -111,10 +110,11 @@ class EditStage:
             return result("refused", workflow, diff=[], failures=[str(refused)])
         if on_event:
             await on_event("script", {"script": script.model_dump(exclude_none=True), "changed": applied.changed})
-        edited, failures, more_tokens, more_calls = await self.fill(applied, instruction, catalog, tables, on_event)
-        if not asks_to_remove(instruction):
-            edited = with_kept_terms(edited, workflow, applied, catalog)
-        tokens, calls = tokens + more_tokens, calls + more_calls
+        was = replaced_terms(workflow, applied, catalog, instruction)
+        edited, failures, extra_tokens, extra_calls = await self.fill(
+            applied, instruction, catalog, tables, was, on_event
+        )
+        tokens, calls = tokens + extra_tokens, calls + extra_calls
         timings["inputs"] = time.perf_counter() - clock - timings["retrieve"] - timings["edit"]
         diff = describe(workflow, edited, applied.origin, applied.changed)
         return result("edited", edited, diff=diff, changed=applied.changed, failures=applied.left_out + failures)
@@ -139,21 +139,29 @@ class EditStage:
         )
 
     async def fill(self, applied: Applied, instruction: str, catalog: Catalog, tables: list[str],
+                   was: dict[int, dict[str, str]],
                    on_event: Event | None) -> tuple[Workflow, list[str], int, int]:  # fmt: skip
-        """Stage 2 for the inputs the edit left open; everything else is known and shown in the prompts."""
+        """Stage 2 for the inputs the edit left open; everything else is known and shown in the prompts. Of a set
+        term input, the terms stage 2 did not name stay as they `was` (`replaced_terms`), in the stream too."""
         workflow = applied.workflow
         if not applied.pending:
             return workflow, [], 0, 0
-        known = values(workflow)
+
+        async def emit(kind: str, data: dict) -> None:
+            if kind == "step" and data["step"] in was:
+                data = {**data, "inputs": _with_terms(data["inputs"], was[data["step"]])}
+            await (on_event or _quiet)(kind, data)
+
         filled, failures, tokens, calls = await self.pipeline.populate(
-            instruction, catalog, plan_of(workflow, catalog), tables, on_event or _quiet,
-            targets=sorted(applied.pending), known=known, only=applied.pending,
+            instruction, catalog, plan_of(workflow, catalog), tables, emit,
+            targets=sorted(applied.pending), known=values(workflow), only=applied.pending,
         )  # fmt: skip
         steps = list(workflow.components)
         trigger = workflow.trigger
         for number, given in filled.items():
             if given is None:
                 continue
+            given = _with_terms(given, was.get(number, {}))
             if number == 0 and trigger is not None:
                 order = [i.name for i in catalog.triggers[trigger.type].inputs]
                 trigger = trigger.model_copy(update={"inputs": _inputs(given, order)})
@@ -164,27 +172,31 @@ class EditStage:
         return workflow.model_copy(update={"trigger": trigger, "components": steps}), failures, tokens, calls
 
 
-def with_kept_terms(edited: Workflow, before: Workflow, applied: Applied, catalog: Catalog) -> Workflow:
-    """Each field values or conditions input the edit set keeps the terms stage 2 did not name (`with_terms`): told
-    "set them to priority 4 as well", stage 2 writes `priority=4`, which would drop the category the step sets. Not
-    for an instruction that asks to take something out: "drop the manager approval" drops a term."""
-
-    def kept(spec: StepSpec, now: list[Input], was: list[Input], names: list[str]) -> list[Input]:
-        old = {i.name: i.value for i in was}
-        terms = {i.name for i in spec.inputs if i.type in TERMS and i.name in names and i.name in old}
-        return [Input(name=i.name, value=with_terms(old[i.name], i.value)) if i.name in terms else i for i in now]
-
-    trigger, steps = edited.trigger, list(edited.components)
+def replaced_terms(before: Workflow, applied: Applied, catalog: Catalog, instruction: str) -> dict[int, dict[str, str]]:
+    """The values before the edit of the field values and conditions inputs it sets, by step number after it: stage 2
+    writes such an input from the instruction ("set them to priority 4 as well": `priority=4`) and the step's other
+    fields stay (`with_terms`). None where the instruction asks to take something out ("drop the manager approval"
+    drops a term)."""
+    if asks_to_remove(instruction):
+        return {}
+    out: dict[int, dict[str, str]] = {}
     for number, names in applied.pending.items():
-        if number == 0 and trigger is not None and before.trigger is not None:
-            inputs = kept(catalog.triggers[trigger.type], trigger.inputs, before.trigger.inputs, names)
-            trigger = trigger.model_copy(update={"inputs": inputs})
-        elif number in applied.origin and (spec := catalog.step(steps[number - 1].name)) is not None:
-            was = before.components[applied.origin[number] - 1].inputs
-            steps[number - 1] = steps[number - 1].model_copy(
-                update={"inputs": kept(spec, steps[number - 1].inputs, was, names)}
-            )
-    return edited.model_copy(update={"trigger": trigger, "components": steps})
+        if number == 0:
+            step, spec = before.trigger, catalog.triggers.get(before.trigger.type) if before.trigger else None
+        elif number in applied.origin:
+            step = before.components[applied.origin[number] - 1]
+            spec = catalog.step(step.name)
+        else:
+            continue
+        if step is not None and spec is not None:
+            terms = {i.name for i in spec.inputs if i.type in TERMS and i.name in names}
+            if old := {i.name: i.value for i in step.inputs if i.name in terms}:
+                out[number] = old
+    return out
+
+
+def _with_terms(given: dict[str, str], was: dict[str, str]) -> dict[str, str]:
+    return {k: with_terms(was[k], v) if k in was else v for k, v in given.items()}
 
 
 def _inputs(given: dict[str, str], order: list[str]) -> list[Input]:

@@ -103,13 +103,20 @@ def test_a_set_input_is_the_only_value_generated(core: Catalog) -> None:
 def test_set_field_values_keep_the_fields_stage_2_did_not_name(
     core: Catalog, instruction: str, answer: str, value: str
 ) -> None:
-    """Stage 2 writes a set input from the instruction alone ("priority=2"); the step's other fields stay."""
+    """Stage 2 writes a set input from the instruction alone ("priority=2"); the step's other fields stay, in the
+    answer and in the stream."""
     engine = Scripted(
         lambda p, s: written({"ops": [{"op": "set", "step": 3, "input": "field_values"}]}, reference("test-024")),
         lambda p, s: {"field_values": answer},
     )
-    result = asyncio.run(stage(engine).run(reference("test-024"), instruction, "core"))
+    events: list[tuple[str, dict]] = []
+
+    async def on_event(kind: str, data: dict) -> None:
+        events.append((kind, data))
+
+    result = asyncio.run(stage(engine).run(reference("test-024"), instruction, "core", on_event))
     assert {i.name: i.value for i in result.workflow.components[2].inputs}["field_values"] == value
+    assert [data["inputs"]["field_values"] for kind, data in events if kind == "step"] == [value]  # streamed so
     assert result.workflow.components[3:] == reference("test-024").components[3:] and result.report.ok
 
 

@@ -54,7 +54,7 @@ CHOICE = ("make the {name} {value} instead of {was}", "{name} should be {value},
           "{value} is enough, not {was}", "change the {name} from {was} to {value}", "actually {value}")  # fmt: skip
 BOOLEAN = {"true": ("turn on {name}", "set {name} to true", "{name}: yes", "and {name} please"),
            "false": ("turn off {name}", "set {name} to false", "{name}: no", "no {name}")}  # fmt: skip
-# one step for another: a message said in other ways ("use teams instead of slack", "just log it, no email")
+# one step for another: a message said in other ways ("use teams instead of slack", "an email, not a log")
 SWAP = ("{a} instead of the {was}", "use {label} instead of {was}", "not the {was}: {a}", "replace the {was} with: {a}",
         "swap the {was} for {label}", "{a}, not a {was}", "actually {a} rather than the {was}",
         "{label} instead of the {was} please")  # fmt: skip

@@ -224,11 +224,10 @@ def _add_step(rng: random.Random, workflow: Workflow, catalog: Catalog) -> Deriv
         op: dict[str, Any] = {"op": "insert_into", "step": branch.step}
     elif k and (later is None or rng.random() < 0.7):  # after the previous sibling (its number is unchanged)
         op = {"op": "insert_after", "step": siblings[k - 1].step}
-    else:  # before the next one, whose number drops by one ("... before deactivating them")
+    else:  # before the next one, whose number drops by one, said so ("... before deactivating them")
         assert later is not None
         op = {"op": "insert_before", "step": later.step - 1}
-        if k and branch is None:
-            instruction = rng.choice(BEFORE).format(a=_phrase(step.annotation), b=_phrase(later.annotation))
+        instruction = rng.choice(BEFORE).format(a=_phrase(step.annotation), b=_phrase(later.annotation))
     op["steps"] = [_node(catalog, step, instruction)]
     return Derived("add_step", applied.workflow, instruction, {"ops": [op]}, _outline(workflow))
 

@@ -271,6 +271,20 @@ def test_a_step_a_clause_says_stays_is_not_taken_out(core: Catalog, instruction:
     assert [n for n in range(1, 5) if check.is_valid({"ops": [{"op": "delete", "step": n}]})] == deletable
 
 
+@pytest.mark.parametrize(
+    ("instruction", "before"),
+    [("also log it", False), ("log it before emailing", True), ("first log it", True),
+     ("once it's closed, log it", False)],
+)  # fmt: skip
+def test_a_step_is_inserted_before_another_only_when_the_instruction_says_so(
+    core: Catalog, instruction: str, before: bool
+) -> None:
+    check = Grammar(reference("test-024"), core, instruction, ["log"], ["incident"])
+    log = [{"do": "log", "a": instruction}]
+    assert check.is_valid({"ops": [{"op": "insert_before", "step": 4, "steps": log}]}) is before
+    assert check.is_valid({"ops": [{"op": "insert_after", "step": 4, "steps": log}]})
+
+
 def test_the_only_step_is_never_deleted(core: Catalog) -> None:
     only = reference("test-002").model_copy(deep=True)
     only.components = only.components[:1]

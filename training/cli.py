@@ -28,7 +28,7 @@ from retrieval.suggest import Retriever
 from .edit_data import edit_examples
 from .results import SYSTEMS, Run, execute, plan, records_of, write_results
 from .retriever_cli import gate_cmd, retriever_cmd
-from .sft import TrainConfig, train
+from .sft import TrainConfig, adapter_dev_loss, train
 from .sft_data import SFTExample, examples_of
 
 app = typer.Typer(no_args_is_help=True, help="Fine-tune the generator: SFT data, then LoRA training.")
@@ -95,6 +95,36 @@ def edits_cmd(
         return edit_examples(refs, stage, seed, tick)
 
     _write_examples(settings, limit, "edit examples", ".edit", build)
+
+
+@app.command("dev-loss")
+def dev_loss_cmd(
+    ctx: typer.Context,
+    adapters: Annotated[list[Path], typer.Argument(help="Trained adapter folders (<run>/adapter).")],
+    edit_adapter: Annotated[
+        bool, typer.Option("--edit-adapter", help="Edit adapters, on dev.edit.jsonl and the served merged model.")
+    ] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="Training config: its dtype, threads and max_length (default cpu-edit.json or cpu.json)."),
+    ] = None,
+) -> None:
+    """The dev loss of each adapter on today's dev examples, as `train run` reports it: for adapters trained on
+    different data, whose reported losses are on different dev sets."""
+    settings = settings_of(ctx)
+    name = "dev.edit.jsonl" if edit_adapter else "dev.jsonl"
+    path = sft_dir(settings) / name
+    if missing := [str(a) for a in adapters if not (a / "adapter_config.json").is_file()]:
+        raise FlowGenError(f"not a trained adapter (no adapter_config.json): {', '.join(missing)}")
+    config = config or CONFIGS / ("cpu-edit.json" if edit_adapter else "cpu.json")
+    try:
+        cfg = TrainConfig.model_validate_json(config.read_text())
+        dev = load_models(path, SFTExample)
+    except (OSError, ValueError) as error:
+        raise FlowGenError(str(error)) from error
+    model = served_model(settings, merge=True)[0] if edit_adapter else base_model(settings)
+    for adapter in adapters:
+        print(f"{adapter}\t{adapter_dev_loss(model, adapter, dev, cfg):.4f}", flush=True)
 
 
 @app.command("run")

@@ -241,6 +241,22 @@ def dev_loss(model: Any, dev: list[tuple[list[int], int]], pad: int, rows: int =
     return total / max(count, 1)
 
 
+def adapter_dev_loss(model_dir: Path, adapter: Path, dev_examples: list[SFTExample], config: TrainConfig) -> float:
+    """`dev_loss` of a trained adapter on `model_dir`, as `train` reports it: adapters trained on different dev sets
+    (the data changed between them) are compared on one."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=getattr(torch, machine_dtype(config.dtype)))
+    model = PeftModel.from_pretrained(model, str(adapter))
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    return dev_loss(model, tokenize(tokenizer, dev_examples, config.max_length), pad)
+
+
 def _checkpoint(model: Any, optimizer: Any, scheduler: Any, state: dict[str, Any], out: Path) -> None:
     """Write a checkpoint whole (temp folder, then rename) and keep only the two newest."""
     import torch

@@ -25,7 +25,7 @@ from generation.pipeline import InProcess
 from retrieval.suggest import Retriever
 from tests.conftest import PAPER
 from training.results import Done, Run, write_results
-from training.sft import TrainConfig, completion_loss, latest_checkpoint, plan_batches, train
+from training.sft import TrainConfig, adapter_dev_loss, completion_loss, latest_checkpoint, plan_batches, train
 from training.sft_data import SFTExample, examples_of
 
 
@@ -183,6 +183,8 @@ def test_training_learns_resumes_and_merges(tiny_model: Path, tmp_path: Path) ->
     assert len(losses) == metrics["steps"] and losses[-1] < losses[0] - 0.5
     adapter = tmp_path / "adapter"
     assert json.loads((adapter / "flowgen.json").read_text())["dev_loss"] is not None
+    # the dev loss of a trained adapter, computed again on a dev set: as training reported it
+    assert adapter_dev_loss(tiny_model, adapter, EXAMPLES[:2], config) == pytest.approx(metrics["dev_loss"], abs=2e-4)
     merged = ensure_merged(tiny_model, adapter, tmp_path / "cache")
     assert ensure_merged(tiny_model, adapter, tmp_path / "cache") == merged  # cached by the adapter's content
     assert (merged / "tokenizer.json").is_file() and any(merged.glob("*.safetensors"))

@@ -109,8 +109,9 @@ def dev_loss_cmd(
         typer.Option(help="Training config: its dtype, threads and max_length (default cpu-edit.json or cpu.json)."),
     ] = None,
 ) -> None:
-    """The dev loss of each adapter on today's dev examples, as `train run` reports it: for adapters trained on
-    different data, whose reported losses are on different dev sets."""
+    """The dev loss of each adapter on today's dev examples (the stages' dev.jsonl, or the edits'), computed as
+    `train run` computes it: for adapters trained on different data, whose reported losses are on different dev
+    sets."""
     settings = settings_of(ctx)
     name = "dev.edit.jsonl" if edit_adapter else "dev.jsonl"
     path = sft_dir(settings) / name

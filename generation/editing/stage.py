@@ -175,7 +175,7 @@ class EditStage:
 def replaced_terms(before: Workflow, applied: Applied, catalog: Catalog, instruction: str) -> dict[int, dict[str, str]]:
     """The values before the edit of the field values and conditions inputs it sets, by step number after it: stage 2
     writes such an input from the instruction ("set them to priority 4 as well": `priority=4`) and the step's other
-    fields stay (`with_terms`). None where the instruction asks to take something out ("drop the manager approval"
+    fields stay (`with_terms`). Nothing where the instruction asks to take something out ("drop the manager approval"
     drops a term)."""
     if asks_to_remove(instruction):
         return {}

@@ -397,9 +397,10 @@ def _field_choices(rng: random.Random, step: Step, given: Input,
     the instruction that asks for it back, by the choices' labels or values."""
     parts = given.value.split("^")
     out = []
-    for k, pair in enumerate(parse_assignments(given.value)):
+    for k, part in enumerate(parts):
+        pair = next(iter(parse_assignments(part)), None)
         column = columns.get(pair[0]) if isinstance(pair, tuple) else None
-        if column is None or not isinstance(pair, tuple) or parts[k] != f"{pair[0]}={pair[1]}":
+        if column is None or not isinstance(pair, tuple):
             continue
         labels = {c.value: c.label for c in column.choices}
         if pair[1] not in labels or len(labels) < 2:

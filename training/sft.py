@@ -135,13 +135,9 @@ def train(
     session-sized pieces) instead of a fresh LoRA; its shape wins over the config's."""
     import torch
     from peft import LoraConfig, PeftModel, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    if config.threads:
-        torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
-    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=getattr(torch, machine_dtype(config.dtype)))
+    tokenizer, model, pad = _loaded(model_dir, config)
     resume = latest_checkpoint(out)
     start = resume / "adapter" if resume is not None else init_adapter
     if start is not None:
@@ -176,7 +172,6 @@ def train(
         optimizer.load_state_dict(torch.load(resume / "optimizer.pt", weights_only=True))
         scheduler.load_state_dict(torch.load(resume / "scheduler.pt", weights_only=True))
         state = json.loads((resume / "state.json").read_text())
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     model.train()
     while state["step"] < total:
         clock = time.perf_counter()
@@ -244,17 +239,24 @@ def dev_loss(model: Any, dev: list[tuple[list[int], int]], pad: int, rows: int =
 def adapter_dev_loss(model_dir: Path, adapter: Path, dev_examples: list[SFTExample], config: TrainConfig) -> float:
     """`dev_loss` of a trained adapter on `model_dir`, as `train` reports it: adapters trained on different dev sets
     (the data changed between them) are compared on one."""
-    import torch
     from peft import PeftModel
+
+    tokenizer, model, pad = _loaded(model_dir, config)
+    model = PeftModel.from_pretrained(model, str(adapter))
+    return dev_loss(model, tokenize(tokenizer, dev_examples, config.max_length), pad)
+
+
+def _loaded(model_dir: Path, config: TrainConfig) -> tuple[Any, Any, int]:
+    """The tokenizer, the model in the config's dtype (on its threads) and the padding id, for training and scoring
+    alike."""
+    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     if config.threads:
         torch.set_num_threads(config.threads)
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=getattr(torch, machine_dtype(config.dtype)))
-    model = PeftModel.from_pretrained(model, str(adapter))
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    return dev_loss(model, tokenize(tokenizer, dev_examples, config.max_length), pad)
+    return tokenizer, model, tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
 
 def _checkpoint(model: Any, optimizer: Any, scheduler: Any, state: dict[str, Any], out: Path) -> None:

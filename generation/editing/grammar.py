@@ -20,7 +20,7 @@ from typing import Any
 
 from flowgen import semantics
 from flowgen.catalog import Catalog
-from flowgen.semantics import Scope, is_block
+from flowgen.semantics import Scope, Tree, is_block
 from flowgen.workflow import Step, Workflow
 from generation.outline import spans, takes_table
 
@@ -137,11 +137,8 @@ def kept_by_instruction(workflow: Workflow, catalog: Catalog, instruction: str) 
     the book_carrier_pickup."""
     clauses = " ".join(m["kept"] or m["enough"] or "" for m in KEEP.finditer(_plain(instruction)))
     kept = (mentioned(workflow, catalog, clauses) or set()) if clauses.strip() else set()
-    parents = {s.step: s.parent for s in workflow.components}
-    for step in list(kept):
-        while (step := parents.get(step)) is not None:
-            kept.add(step)
-    return kept
+    steps, tree = workflow.components, Tree.of(workflow.components)
+    return kept | {steps[a].step for n in kept for a in tree.ancestors(tree.index[n])}
 
 
 def _depending(workflow: Workflow, steps: set[int]) -> set[int]:

@@ -26,7 +26,10 @@ from flowgen.workflow import Input, Step, Trigger, Workflow
 MAX_ITEMS = 6  # top-level steps
 MAX_BLOCK_ITEMS = 3  # steps inside one block
 MAX_DEPTH = 2  # blocks inside blocks
-_SPLIT = re.compile(r"\s*(?:[.;:!?\n]+|,|->|\bthen\b|\band\b|\bif\b(?=.*\bthen\b)|\botherwise\b)\s*", re.IGNORECASE)
+# A stop inside a word is no clause's end: "network-ops@acme.com", "18:00", "monitor.acme.com/api".
+_SPLIT = re.compile(
+    r"\s*(?:[.;:!?\n]+(?=\s|$)|,|->|\bthen\b|\band\b|\bif\b(?=.*\bthen\b)|\botherwise\b)\s*", re.IGNORECASE
+)
 
 
 class OutlinePlan(BaseModel):

@@ -44,6 +44,12 @@ REMOVE = ("don't {a}", "no need to {a} anymore", "remove the step '{a}'", "drop 
           "take out step {n}", "we stopped doing this, remove it: {a}", "get rid of the {label}")  # fmt: skip
 ONLY = ("only {a}", "do that only {a}", "but only {a}", "{a}, otherwise do nothing", "should only happen {a}")
 FAILS = ("if that fails", "if any of it fails", "in case something goes wrong", "if it errors out", "on error")
+# ... or with what fails, the first step the try holds ("if unlocking a user fails, log the error"): the edit adapter
+# wrapped the step after the one that fails
+FAILS_NAMED = ("if {a} fails", "in case {a} fails", "if the {label} step fails", "when {a} errors out",
+               "if {a} goes wrong", "if the {label} fails")  # fmt: skip
+# an else for an if that has none: "otherwise log that the article had no source incident"
+ELSE = ("otherwise {a}", "if not, {a}", "else {a}", "and if not, {a}", "{a} otherwise", "otherwise just {a}")
 ALREADY = ("make sure it {a}", "{a}", "it should {a}", "{a} - is that in there?", "does this {a}? if not add it")
 TEXT = ("change the {input} of step {n} to '{value}'", "the {label} should say: {value}",
         "make the {input} '{value}' instead", "reword the {label}: {value}")  # fmt: skip
@@ -97,7 +103,7 @@ def derive(rng: random.Random, workflow: Workflow, catalog: Catalog) -> Derived 
     """One edit, its kind chosen by weight; a change that does not fit the workflow falls back to another
     change, a structural one first (never to an answer, which fits every workflow and would crowd the changes out,
     nor to a swap, which fits most workflows and would crowd out the additions)."""
-    structural = [_add_step, _add_step, _add_step, _remove_step, _remove_step, _add_condition, _add_try]
+    structural = [_add_step, _add_step, _add_step, _remove_step, _remove_step, _add_condition, _add_try, _add_else]
     values = [_change_text, _change_time, _change_choice]
     answers = [_already_done, _impossible]
     make = rng.choice(structural + [_replace_step] + values + answers)
@@ -198,14 +204,18 @@ def _actions(workflow: Workflow, catalog: Catalog) -> list[Step]:
     return [s for s in workflow.components if s.name in catalog.actions and not is_block(s.name)]
 
 
-def _taken_out(rng: random.Random, workflow: Workflow, catalog: Catalog) -> tuple[Step, Applied] | None:
-    """An action step that can go (it has siblings, nothing depends on it) and the workflow without it."""
+def _taken_out(rng: random.Random, workflow: Workflow, catalog: Catalog,
+               deciding: bool = False) -> tuple[Step, Applied] | None:  # fmt: skip
+    """An action step that can go (it has siblings, nothing depends on it) and the workflow without it. `deciding`:
+    or an approval whose branches its going decides (`apply`: "drop the approval" keeps the approved branch)."""
     candidates = [s for s in _actions(workflow, catalog) if len(_siblings(workflow, s)) > 1]
     if not candidates:
         return None
     step = rng.choice(candidates)
     applied = _without(workflow, catalog, Delete(step=step.step))
-    return (step, applied) if applied is not None and catalog.step(step.name) else None
+    if applied is None or not catalog.step(step.name) or (applied.decided and not deciding):
+        return None
+    return step, applied
 
 
 def _add_step(rng: random.Random, workflow: Workflow, catalog: Catalog) -> Derived | None:
@@ -240,7 +250,7 @@ def _condition(annotation: str) -> str:
 
 
 def _remove_step(rng: random.Random, workflow: Workflow, catalog: Catalog) -> Derived | None:
-    if (found := _taken_out(rng, workflow, catalog)) is None:
+    if (found := _taken_out(rng, workflow, catalog, deciding=True)) is None:
         return None
     step, applied = found
     label = catalog.actions[step.name].label.lower()
@@ -318,11 +328,35 @@ def _add_try(rng: random.Random, workflow: Workflow, catalog: Catalog) -> Derive
         if found is None:
             return None
         before, first, last = found
-        head = rng.choice(FAILS)
+        held = _children(workflow, block.step)[0]
+        if rng.random() < 0.5 and held.name in catalog.actions:
+            label = catalog.actions[held.name].label.lower()
+            head = rng.choice(FAILS_NAMED).format(a=_phrase(held.annotation), label=label)
+        else:
+            head = rng.choice(FAILS)
         instruction = f"{head}, " + " and ".join(_phrase(h.annotation) for h in handlers)
         catch = [_node(catalog, h, instruction) for h in handlers]
         op = {"op": "wrap", "first": first, "last": last, "block": "try", "a": _span(instruction, head), "catch": catch}
         return Derived("wrap_try", before, instruction, {"ops": [op]}, _outline(workflow))
+    return None
+
+
+def _add_else(rng: random.Random, workflow: Workflow, catalog: Catalog) -> Derived | None:
+    """The reference's else, asked for once its if is there: told "otherwise log that the article had no source
+    incident", the edit adapter wrapped the if's steps in a second if."""
+    for block in workflow.components:
+        handlers = _children(workflow, block.step)
+        if block.name != "else" or not handlers or any(is_block(h.name) for h in handlers):
+            continue
+        applied = _without(workflow, catalog, Delete(step=block.step))
+        siblings = _siblings(workflow, block)
+        if applied is None or any(h.name not in catalog.actions for h in handlers):
+            continue
+        instruction = rng.choice(ELSE).format(a=" and ".join(_phrase(h.annotation) for h in handlers))
+        branch = {"do": "else", "a": _span(instruction, "otherwise"), "then": [_node(catalog, h, instruction)
+                                                                                for h in handlers]}  # fmt: skip
+        op = {"op": "insert_after", "step": siblings[siblings.index(block) - 1].step, "steps": [branch]}
+        return Derived("add_else", applied.workflow, instruction, {"ops": [op]}, _outline(workflow))
     return None
 
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from flowgen.catalog import Catalog
 from flowgen.errors import ClientError
-from flowgen.expressions import PILL
+from flowgen.expressions import PILL, Term, find_pills, parse_query
 from flowgen.semantics import is_block
 from flowgen.validation import validate
 from flowgen.workflow import Input, Step, Workflow
@@ -37,6 +37,7 @@ class Applied(BaseModel):
     changed: list[int] = Field(description="Numbers after the edit of new and changed steps (0: the trigger).")
     pending: dict[int, list[str]] = Field(description="Inputs stage 2 must write, by step number after the edit.")
     left_out: list[str] = Field([], description="New steps left out, each with why: nothing in scope could fill them.")
+    decided: list[str] = Field([], description="Branches on an approval the edit removes, each with what became of it.")
 
 
 @dataclass(eq=False)
@@ -147,7 +148,79 @@ def apply(workflow: Workflow, script: EditScript, catalog: Catalog,
             _wrap(tree, op, what)
         elif isinstance(op, SetInput):
             _set(tree, workflow, op, what)
-    return _without_unfillable(tree, workflow, redirect, unfillable)
+    decided = _as_approved(tree, workflow, redirect)
+    applied = _without_unfillable(tree, workflow, redirect, unfillable)
+    return applied.model_copy(update={"decided": decided})
+
+
+def _as_approved(tree: _Tree, workflow: Workflow, redirect: dict[int, _Node]) -> list[str]:
+    """Branches on an approval the edit removes, decided as if it were given: "remove the approval, just close the
+    problem" is the approved branch without the asking. A term that the approval passed goes (an if left with no term
+    gives way to its steps, and its other branches go); a branch on a rejection goes, and the next branch takes its
+    place. A condition with ^OR or ^NQ stays as it is, for the validation to report."""
+    kept = {id(node) for nodes in tree.lists() for node in nodes}
+    removed = {
+        s.step for s in workflow.components
+        if id(tree.by_origin[s.step]) not in kept and s.step not in redirect
+        and any(o.type == "approval_state" for o in getattr(tree.catalog.step(s.name), "outputs", ()))
+    }  # fmt: skip
+    notes: list[str] = []
+    for siblings in tree.lists():
+        i = 0
+        while i < len(siblings):
+            node = siblings[i]
+            verdict = _verdict(node, removed) if node.name in ("if", "else_if") else None
+            if verdict is None:
+                i += 1
+                continue
+            where = f"step {node.origin} ({node.name})" if node.origin else f"new step {node.name}"
+            if isinstance(verdict, str):
+                node.inputs = [x if x.name != "condition" else Input(name="condition", value=verdict) for x in node.inputs]
+                node.changed = True
+                notes.append(f"{where}: the removed approval's term is dropped from its condition")
+                i += 1
+                continue
+            end = i + 1
+            while end < len(siblings) and siblings[end].name in ("else_if", "else"):
+                end += 1
+            if verdict:  # always taken: its steps stay, the branches after it go
+                if node.name == "if":
+                    siblings[i:end] = node.children
+                else:
+                    node.name, node.inputs, node.changed = "else", [], True
+                    del siblings[i + 1 : end]
+                notes.append(f"{where}: its condition held once the approval was removed; its other branches go")
+            else:  # never taken: it goes, and the next branch takes its place
+                del siblings[i]
+                follower = siblings[i] if i < end - 1 else None
+                if node.name == "if" and follower is not None:
+                    if follower.name == "else_if":
+                        follower.name, follower.changed = "if", True
+                    else:
+                        siblings[i : i + 1] = follower.children
+                notes.append(f"{where}: its condition could no longer hold once the approval was removed; it goes")
+    return notes
+
+
+def _verdict(node: _Node, removed: set[int]) -> bool | str | None:
+    """Of a branch's condition on removed approvals (`removed`, step numbers before the edit): True always taken,
+    False never, a string the condition left, None untouched."""
+    condition = next((i.value for i in node.inputs if i.name == "condition"), None)
+    if condition is None or "^OR" in condition or "^NQ" in condition:
+        return None
+    terms = parse_query(condition)
+    decided = [t for t in terms if isinstance(t, Term) and _approval_of(t.field, removed)]
+    if not decided or any(t.operator not in ("=", "!=") for t in decided):
+        return None
+    if any((t.operator == "=") != (t.value == "approved") for t in decided):
+        return False
+    left = [t if isinstance(t, str) else f"{t.field}{t.operator}{t.value}" for t in terms if t not in decided]
+    return "^".join(left) if left else True
+
+
+def _approval_of(field: str, removed: set[int]) -> bool:
+    pills = find_pills(field)
+    return len(pills) == 1 and pills[0].output == "approval_state" and pills[0].step in removed
 
 
 def _without_unfillable(

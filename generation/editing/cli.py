@@ -55,7 +55,7 @@ def edit(ctx: typer.Context, file: Path, instruction: str, tenant: TenantOption 
     result = with_engine(settings, job)
     print(json.dumps(result.workflow.to_json(), indent=2))
     err.print(f"[bold]{result.outcome}[/bold]")
-    for line in result.diff:
+    for line in result.diff + result.notes:
         err.print(line, highlight=False)
     for line in result.failures + [str(v) for v in result.report.violations]:
         err.print(f"[yellow]{line}[/yellow]", highlight=False)

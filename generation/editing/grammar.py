@@ -49,6 +49,12 @@ FAILURE = re.compile(
     re.IGNORECASE,
 )
 
+# Words that say when something happens ("only send the email when somebody is assigned", "only for VIP callers").
+# Without one, the grammar offers no if: told "otherwise log that the article had no source incident", the edit
+# adapter wrapped the if's work note in a second if rather than add an else.
+CONDITION = re.compile(r"\b(if|only|unless|when|whenever|in case|provided|as long as|except|once|should)\b",
+                       re.IGNORECASE)
+
 # Clauses that say what stays ("just book the pickup", "I only care about the warning", "Software Asset Mgmt is
 # enough"): the steps they name are not taken out. Told "we don't print labels anymore, just book the pickup", the
 # edit adapter deleted the pickup.
@@ -64,6 +70,13 @@ KEEP = re.compile(
 # "before".
 BEFORE = re.compile(r"\b(before|beforehand|first|prior to|ahead of|start (it |them )?(by|with))\b", re.IGNORECASE)
 
+# Words that set what is wanted against what is there ("use teams instead of slack", "send them a text message, not an
+# email", "do it for all of them, not just one"): the step is changed or swapped, not added to. Without one, the edit
+# adapter added an email beside the Slack post it was told to replace, and an update beside the email whose recipient
+# it was told to change. None of the ten such hand-written edits inserts a step. "Also" and "too" add after all
+# ("not just a log, email them too").
+CONTRAST = re.compile(r"\b(instead|rather than|in place of|not (just|only))\b|,\s*not\b", re.IGNORECASE)
+ADDING = re.compile(r"\b(also|too|as well|in addition|additionally)\b", re.IGNORECASE)
 
 # Words that say what to do rather than to what, the removal words among them: they tell no step from another.
 FILLER = frozenset(
@@ -89,9 +102,34 @@ def asks_to_put_before(instruction: str) -> bool:
     return BEFORE.search(_plain(instruction)) is not None
 
 
+def asks_to_change_instead(instruction: str) -> bool:
+    """Whether the instruction sets what it wants against what is there, adding nothing: then a script inserts no
+    step."""
+    text = _plain(instruction)
+    return CONTRAST.search(text) is not None and ADDING.search(text) is None
+
+
 def asks_for_error_handling(instruction: str) -> bool:
     """Whether the instruction talks about something failing: only then may a script wrap steps in a try."""
     return FAILURE.search(_plain(instruction)) is not None
+
+
+def asks_for_a_condition(instruction: str) -> bool:
+    """Whether the instruction says when something happens: only then may a script wrap steps in an if."""
+    return CONDITION.search(_plain(instruction)) is not None
+
+
+def what_fails(instruction: str) -> str:
+    """The words that say what fails: from an "if", "when" or "in case" to the failure word after it, in one clause
+    ("log the error if the update fails": "if the update fails"; the error logged is not what fails)."""
+    text = _plain(instruction)
+    out = []
+    for match in FAILURE.finditer(text):
+        clause = re.split(r"[,.;:!?]", text[: match.start()])[-1]
+        starts = [m.start() for m in CONDITION.finditer(clause)]
+        if starts:
+            out.append(clause[starts[-1] :] + match.group(0))
+    return " ".join(out)
 
 
 def _plain(text: str) -> str:
@@ -206,51 +244,69 @@ def edit_schema(workflow: Workflow, catalog: Catalog, instruction: str, actions:
     blocks = [s.step for s in steps if is_block(s.name)]
     with_table = [a for a in actions if takes_table(catalog, a)]
     plain = [a for a in actions if a not in with_table] + semantics.leaves(inside_loop=True)
-    leaves = [_object({"do": {"enum": plain}, "a": span})]
-    if with_table and tables:
-        leaves.append(_object({"do": {"enum": with_table}, "a": span, "table": {"enum": tables}}))
-    inner = {"type": "array", "items": {"anyOf": leaves}, "minItems": 1, "maxItems": new_at_most}
-    nodes = [*leaves, _object({"do": {"enum": list(BLOCKS)}, "a": span, "then": inner})]
-    if tables:
-        nodes.append(_object({"for_each": span, "find": span, "table": {"enum": tables}, "then": inner}))
-    new = {"type": "array", "items": {"anyOf": nodes}, "minItems": 1, "maxItems": new_at_most}
+
+    def new_steps(unlike: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """New steps, and the leaves a new block holds; none of them a `unlike` (`replace`)."""
+        leaves = [_object({"do": {"enum": [a for a in plain if a != unlike]}, "a": span})]
+        if tables and (table_actions := [a for a in with_table if a != unlike]):
+            leaves.append(_object({"do": {"enum": table_actions}, "a": span, "table": {"enum": tables}}))
+        inner = {"type": "array", "items": {"anyOf": leaves}, "minItems": 1, "maxItems": new_at_most}
+        nodes = [*leaves, _object({"do": {"enum": [b for b in BLOCKS if b != unlike]}, "a": span, "then": inner})]
+        if tables and unlike not in ("look_up_records", "for_each"):
+            nodes.append(_object({"for_each": span, "find": span, "table": {"enum": tables}, "then": inner}))
+        return {"type": "array", "items": {"anyOf": nodes}, "minItems": 1, "maxItems": new_at_most}, inner
+
+    new, inner = new_steps()
 
     about = mentioned(workflow, catalog, instruction)
     near = None if about is None else _depending(workflow, about)  # what it talks about, and what goes with that
     # a step is taken out, swapped or unwrapped only if the instruction talks about it (or it goes with one that is)
     removable = (set(numbers) if near is None else near) - kept_by_instruction(workflow, catalog, instruction)
     inserts = ["insert_after", "insert_before"] if asks_to_put_before(instruction) else ["insert_after"]
-    ops = [_object({"op": {"enum": inserts}, "step": {"enum": numbers}, "steps": new})]
+    adds = not asks_to_change_instead(instruction)
+    ops = [_object({"op": {"enum": inserts}, "step": {"enum": numbers}, "steps": new})] if adds else []
     top = [s.step for s in steps if s.parent is None]
     deletable = [n for n in numbers if top != [n] and n in removable]  # never the only step: "run it at 2am
     # instead" emptied a flow
     if asks_to_remove(instruction):
-        if removable:
-            replaceable = [n for n in numbers if n in removable]
-            ops.append(_object({"op": {"enum": ["replace"]}, "step": {"enum": replaceable}, "steps": new}))
+        # a swap is for a step of another kind ("send them a text message, not an email"): a step of the same kind is
+        # changed by `set`, which keeps what it is not told (the edit adapter swapped the email for a new email)
+        replaceable: dict[str, list[int]] = {}
+        for step in steps:
+            if step.step in removable:
+                replaceable.setdefault(step.name, []).append(step.step)
+        for name, same in replaceable.items():
+            ops.append(_object({"op": {"enum": ["replace"]}, "step": {"enum": same}, "steps": new_steps(name)[0]}))
         if deletable:
             ops.append(_object({"op": {"enum": ["delete"]}, "step": {"enum": deletable}}))
         if unwrappable := [b for b in blocks if b in removable]:
             ops.append(_object({"op": {"enum": ["unwrap"]}, "step": {"enum": unwrappable}}))
-    if blocks:
+    if blocks and adds:
         ops.append(_object({"op": {"enum": ["insert_into"]}, "step": {"enum": blocks}, "steps": new}))
-    ops += _wraps(workflow, catalog, span, inner, near, asks_for_error_handling(instruction))
+    failing = None
+    if asks_for_error_handling(instruction):  # a try around what the failing clause names, or any steps
+        named = mentioned(workflow, catalog, what_fails(instruction))
+        failing = set(numbers) if named is None else _depending(workflow, named)
+    ops += _wraps(workflow, catalog, span, inner, failing, asks_for_a_condition(instruction))
     ops += _sets(workflow, catalog, instruction, near)
     refs = _refs(workflow)
     for op in ops:  # built by number, written by reference
         for key in REFERRING:
             if key in op["properties"]:
                 op["properties"][key] = {"enum": [refs[n] for n in op["properties"][key]["enum"]]}
+    answer = _object({"answer": {"enum": [NO_CHANGE, CANNOT]}})
+    if not ops:  # nothing it may do to a flow with no steps but add one, and it was told not to add
+        return {"anyOf": [answer]}
     edit = _object({"ops": {"type": "array", "items": {"anyOf": ops}, "minItems": 1, "maxItems": MAX_OPS}})
-    return {"anyOf": [edit, _object({"answer": {"enum": [NO_CHANGE, CANNOT]}})]}
+    return {"anyOf": [edit, answer]}
 
 
 def _wraps(workflow: Workflow, catalog: Catalog, span: dict[str, Any], catch: dict[str, Any],
-           near: set[int] | None, fails: bool) -> list[dict[str, Any]]:  # fmt: skip
+           failing: set[int] | None, conditional: bool) -> list[dict[str, Any]]:  # fmt: skip
     """One alternative per first step: the last one is a later sibling; a for_each's list is one in scope. A try
-    only if the instruction talks about failing (`fails`), and around steps it talks about ("if the email fails": the
-    email), unless it names none (`near`: those steps and what goes with them); an if's condition often names another
-    step ("only if it is approved")."""
+    only if the instruction talks about failing, and around the steps that may fail (`failing`: those its failing
+    clause names and what goes with them, "if the email fails": the email). An if only if the instruction says when
+    (`conditional`), around any steps: its condition often names another step ("only if it is approved")."""
     children: dict[int | None, list[int]] = {}
     for step in workflow.components:
         children.setdefault(step.parent, []).append(step.step)
@@ -259,10 +315,11 @@ def _wraps(workflow: Workflow, catalog: Catalog, span: dict[str, Any], catch: di
     for siblings in children.values():
         for k, first in enumerate(siblings):
             head = {"op": {"enum": ["wrap"]}, "first": {"enum": [first]}, "last": {"enum": siblings[k:]}}
-            out.append(_object({**head, "block": {"enum": ["if"]}, "a": span}))
-            failing = list(takewhile(lambda n: near is None or n in near, siblings[k:])) if fails else []
-            if failing:
-                out.append(_object({**head, "last": {"enum": failing}, "block": {"enum": ["try"]}, "a": span,
+            if conditional:
+                out.append(_object({**head, "block": {"enum": ["if"]}, "a": span}))
+            tried = list(takewhile(lambda n: n in failing, siblings[k:])) if failing else []
+            if tried:
+                out.append(_object({**head, "last": {"enum": tried}, "block": {"enum": ["try"]}, "a": span,
                                     "catch": catch}))  # fmt: skip
             lists = [p.text for p in scope.visible(first - 1, "items") if p.type == "records"]
             if lists:

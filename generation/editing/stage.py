@@ -50,6 +50,7 @@ class EditResult(BaseModel):
     tokens: int = Field(description="Tokens the model generated: the script and stage 2.")
     calls: int = Field(description="Model calls: one for the script, one per new or changed step with inputs.")
     failures: list[str] = []
+    notes: list[str] = Field([], description="What the edit did beyond its script: branches on a removed approval.")
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,8 @@ class EditStage:
         tokens, calls = tokens + extra_tokens, calls + extra_calls
         timings["inputs"] = time.perf_counter() - clock - timings["retrieve"] - timings["edit"]
         diff = describe(workflow, edited, applied.origin, applied.changed)
-        return result("edited", edited, diff=diff, changed=applied.changed, failures=applied.left_out + failures)
+        return result("edited", edited, diff=diff, changed=applied.changed,
+                      failures=applied.left_out + failures, notes=applied.decided)
 
     async def call(self, workflow: Workflow, instruction: str, tenant: str) -> EditCall:
         """The script call's prompt and grammar, with what retrieval found for the instruction (training

@@ -156,8 +156,11 @@ def test_the_grammar_names_only_existing_steps_and_the_tenants_actions(core: Cat
     assert not ok({"op": "insert_after", "step": 6, "steps": [{"do": "log", "a": "something else"}]})  # not a clause
     assert ok({"op": "insert_into", "step": 4, "steps": [log]}) and not ok({"op": "insert_into", "step": 3,
                                                                               "steps": [log]})  # fmt: skip
-    assert ok({"op": "wrap", "first": 2, "last": 4, "block": "if", "a": "also log it"})
-    assert not ok({"op": "wrap", "first": 2, "last": 5, "block": "if", "a": "also log it"})  # 5 is inside 4
+    conditional = Grammar(reference("test-065"), core, "only if it is urgent", ["log"], ["problem"])
+    wrap = {"op": "wrap", "first": 2, "last": 4, "block": "if", "a": "only if it is urgent"}
+    assert conditional.is_valid({"ops": [wrap]}) and not conditional.is_valid({"ops": [{**wrap, "last": 5}]})  # 5 is
+    # inside 4
+    assert not ok({**wrap, "a": "also log it"})  # an if only where the instruction says when
     assert ok({"op": "set", "step": 1, "input": "approvers"}) and not ok({"op": "set", "step": 1, "input": "to"})
     assert check.is_valid({"answer": "the catalog cannot do this"}) and not check.is_valid({"answer": "maybe"})
 
@@ -167,12 +170,12 @@ def test_a_script_names_steps_by_their_words_action_and_number(core: Catalog) ->
     the instruction's words instead of picking a number."""
     workflow = reference("test-002")
     assert step_ref(workflow.components[0]) == "lookup its incident tasks (look_up_records #1)"
-    check = Draft202012Validator(edit_schema(workflow, core, "remove the look-up", ["log"], ["incident"]))
+    check = Draft202012Validator(edit_schema(workflow, core, "remove the look-up if closed", ["log"], ["incident"]))
     by_number = {"ops": [{"op": "delete", "step": 3}, {"op": "set", "step": 0, "input": "condition"}]}
     assert not check.is_valid(by_number) and check.is_valid(written(by_number, workflow))
     assert written(by_number, workflow)["ops"][1]["step"] == "the trigger"
     assert numbered(written(by_number, workflow), workflow) == by_number
-    wrap = {"ops": [{"op": "wrap", "first": 1, "last": 2, "block": "if", "a": "remove the look-up"}]}
+    wrap = {"ops": [{"op": "wrap", "first": 1, "last": 2, "block": "if", "a": "remove the look-up if closed"}]}
     assert numbered(written(wrap, workflow), workflow) == wrap and check.is_valid(written(wrap, workflow))
 
 
@@ -255,7 +258,24 @@ def test_steps_are_wrapped_in_a_try_only_when_the_instruction_talks_about_failin
     check = Grammar(reference("test-065"), core, instruction, ["log"], ["problem"])
     wrap = {"op": "wrap", "first": 6, "last": 6, "block": "if", "a": instruction}
     assert check.is_valid({"ops": [{**wrap, "block": "try", "catch": [{"do": "log", "a": instruction}]}]}) is tries
-    assert check.is_valid({"ops": [wrap]})  # an if is not error handling
+    assert check.is_valid({"ops": [wrap]}) is (instruction != "email the owner and log it")  # an if where it says when
+
+
+def test_a_try_wraps_what_the_failing_clause_names(core: Catalog) -> None:
+    """"if the email fails log it and still resolve them": the email may fail, not the resolving the clause after
+    names."""
+    instruction = "if the email fails log it and still resolve them"
+    check = Grammar(reference("test-024"), core, instruction, ["log"], ["incident"])
+    catch = [{"do": "log", "a": instruction}]
+
+    def tried(first: int, last: int) -> bool:
+        op = {"op": "wrap", "first": first, "last": last, "block": "try", "a": instruction, "catch": catch}
+        return check.is_valid({"ops": [op]})
+
+    assert tried(4, 4) and not tried(3, 3) and not tried(3, 4)
+    vague = Grammar(reference("test-024"), core, "if that fails, log it", ["log"], ["incident"])
+    op = {"op": "wrap", "first": 3, "last": 4, "block": "try", "a": "if that fails", "catch": catch}
+    assert vague.is_valid({"ops": [{**op, "catch": [{"do": "log", "a": "log it"}]}]})  # names nothing: any steps
 
 
 @pytest.mark.parametrize(
@@ -283,6 +303,24 @@ def test_a_step_is_inserted_before_another_only_when_the_instruction_says_so(
     log = [{"do": "log", "a": instruction}]
     assert check.is_valid({"ops": [{"op": "insert_before", "step": 4, "steps": log}]}) is before
     assert check.is_valid({"ops": [{"op": "insert_after", "step": 4, "steps": log}]})
+
+
+@pytest.mark.parametrize(
+    ("instruction", "adds"),
+    [("let each caller know by slack instead", False), ("text each caller, not an email", False),
+     ("not just an email, post it to slack too", True), ("also post each one to slack", True),
+     ("if the email is not sent, log it", True)],
+)  # fmt: skip
+def test_a_step_is_added_only_when_the_instruction_does_not_ask_for_one_instead_of_another(
+    core: Catalog, instruction: str, adds: bool
+) -> None:
+    check = Grammar(reference("test-024"), core, instruction, ["post_slack_message", "send_email"], ["incident"])
+    slack = [{"do": "post_slack_message", "a": instruction}]
+    assert check.is_valid({"ops": [{"op": "insert_after", "step": 4, "steps": slack}]}) is adds
+    assert check.is_valid({"ops": [{"op": "insert_into", "step": 2, "steps": slack}]}) is adds
+    assert adds or check.is_valid({"ops": [{"op": "replace", "step": 4, "steps": slack}]})
+    email = [{"do": "send_email", "a": instruction}]  # the same kind: a set changes it
+    assert not check.is_valid({"ops": [{"op": "replace", "step": 4, "steps": email}]})
 
 
 def test_the_only_step_is_never_deleted(core: Catalog) -> None:

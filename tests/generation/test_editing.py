@@ -198,3 +198,24 @@ def test_a_new_step_nothing_can_fill_is_left_out_unless_its_going_breaks_a_rule(
     kept = apply(reference("test-002"), EditScript.model_validate({"ops": [alone]}), core, fillable)
     assert [s.name for s in kept.workflow.components][:3] == ["look_up_records", "if", "update_record"]
     assert kept.left_out == []
+
+
+@pytest.mark.parametrize(
+    ("ref_id", "removed", "steps", "condition"),
+    [
+        ("test-065", 1, ["update_record"], None),  # if approved / else: the approved branch's steps stay
+        ("test-027", 1, ["add_user_to_group", "update_record"], None),  # if approved / else if rejected
+        ("test-048", 1, ["update_record"], None),  # if rejected / else if approved: the rejection goes
+        ("test-076", 1, ["ask_for_approval", "if", "create_catalog_task"], "{{step_1.approval_state}}=approved"),
+    ],
+)  # fmt: skip
+def test_branches_on_a_removed_approval_are_decided_as_approved(
+    core: Catalog, ref_id: str, removed: int, steps: list[str], condition: str | None
+) -> None:
+    """"remove the approval, just close the problem": deleting the approval alone would leave its if naming it."""
+    applied = edit(ref_id, core, {"op": "delete", "step": removed})
+    assert [s.name for s in applied.workflow.components] == steps
+    ifs = [s for s in applied.workflow.components if s.name == "if"]
+    assert [i.value for s in ifs for i in s.inputs] == ([condition] if condition else [])
+    assert applied.decided and validate(applied.workflow, core).ok
+    assert_untouched_kept(reference(ref_id), applied)

@@ -12,7 +12,7 @@ from flowdata.splits import handwritten
 from flowgen.catalog import Catalog
 from flowgen.workflow import Workflow
 from generation.editing.apply import apply
-from generation.editing.grammar import asks_to_remove, to_script
+from generation.editing.grammar import asks_to_remove, mentioned, to_script, what_fails
 from generation.editing.stage import EditStage
 from generation.pipeline import InProcess, Pipeline
 from retrieval.suggest import Retriever
@@ -38,8 +38,8 @@ def test_every_kind_of_edit_is_derived_and_gives_back_what_it_claims(core: Catal
     itself when a part was taken out, the reference less a step when one is removed."""
     derived = _derived(core)
     kinds = Counter(d.kind for _, d in derived)
-    assert set(kinds) == {"add_step", "remove_step", "replace_step", "add_condition", "wrap_try", "change_value",
-                          "no_change", "impossible"}, kinds  # fmt: skip
+    assert set(kinds) == {"add_step", "remove_step", "replace_step", "add_condition", "wrap_try", "add_else",
+                          "change_value", "no_change", "impossible"}, kinds  # fmt: skip
     assert kinds["add_step"] > kinds["no_change"] and kinds["add_step"] > kinds["impossible"]
     for reference, edit in derived:
         script = to_script(edit.script)
@@ -48,12 +48,27 @@ def test_every_kind_of_edit_is_derived_and_gives_back_what_it_claims(core: Catal
             continue
         result = apply(edit.before, script, core)
         assert STEPS(result.workflow) == edit.outline
-        if edit.kind == "remove_step":
-            assert edit.before == reference and len(edit.outline) == len(reference.components) - 1
+        if edit.kind == "remove_step":  # an approval goes with the branches its going decides
+            assert edit.before == reference and len(edit.outline) < len(reference.components)
         else:  # the reference is the edit's result: the part taken out comes back, nothing else moves
             assert edit.outline == STEPS(reference) and edit.before != reference
             kept = [result.workflow.components[n - 1] for n in result.origin if n not in result.changed]
             assert all(step.inputs == reference.components[step.step - 1].inputs for step in kept)
+
+
+def test_a_try_is_often_asked_for_by_what_fails_and_an_else_by_otherwise(core: Catalog) -> None:
+    """"if the update record step fails, log it": the words that say what fails name the first step the try holds,
+    which the grammar then offers to wrap. "otherwise log it": an else after the if, not a second if."""
+    named = 0
+    for _, edit in _derived(core):
+        op = edit.script.get("ops", [{}])[0]
+        if edit.kind == "wrap_try" and (about := mentioned(edit.before, core, what_fails(edit.instruction))):
+            named += 1
+            assert op["first"] in about, edit.instruction
+        if edit.kind == "add_else":
+            assert op["op"] == "insert_after" and [n["do"] for n in op["steps"]] == ["else"], edit.script
+            assert not asks_to_remove(edit.instruction) or "not" in edit.instruction
+    assert named
 
 
 def test_add_step_asks_for_the_step_in_the_references_own_words(core: Catalog) -> None:

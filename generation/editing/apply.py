@@ -175,7 +175,8 @@ def _as_approved(tree: _Tree, workflow: Workflow, redirect: dict[int, _Node]) ->
                 continue
             where = f"step {node.origin} ({node.name})" if node.origin else f"new step {node.name}"
             if isinstance(verdict, str):
-                node.inputs = [x if x.name != "condition" else Input(name="condition", value=verdict) for x in node.inputs]
+                left = Input(name="condition", value=verdict)
+                node.inputs = [left if x.name == "condition" else x for x in node.inputs]
                 node.changed = True
                 notes.append(f"{where}: the removed approval's term is dropped from its condition")
                 i += 1

@@ -52,8 +52,9 @@ FAILURE = re.compile(
 # Words that say when something happens ("only send the email when somebody is assigned", "only for VIP callers").
 # Without one, the grammar offers no if: told "otherwise log that the article had no source incident", the edit
 # adapter wrapped the if's work note in a second if rather than add an else.
-CONDITION = re.compile(r"\b(if|only|unless|when|whenever|in case|provided|as long as|except|once|should)\b",
-                       re.IGNORECASE)
+CONDITION = re.compile(
+    r"\b(if|only|unless|when|whenever|in case|provided|as long as|except|once|should)\b", re.IGNORECASE
+)
 
 # Clauses that say what stays ("just book the pickup", "I only care about the warning", "Software Asset Mgmt is
 # enough"): the steps they name are not taken out. Told "we don't print labels anymore, just book the pickup", the

@@ -118,8 +118,14 @@ class EditStage:
         tokens, calls = tokens + extra_tokens, calls + extra_calls
         timings["inputs"] = time.perf_counter() - clock - timings["retrieve"] - timings["edit"]
         diff = describe(workflow, edited, applied.origin, applied.changed)
-        return result("edited", edited, diff=diff, changed=applied.changed,
-                      failures=applied.left_out + failures, notes=applied.decided)
+        return result(
+            "edited",
+            edited,
+            diff=diff,
+            changed=applied.changed,
+            failures=applied.left_out + failures,
+            notes=applied.decided,
+        )
 
     async def call(self, workflow: Workflow, instruction: str, tenant: str) -> EditCall:
         """The script call's prompt and grammar, with what retrieval found for the instruction (training

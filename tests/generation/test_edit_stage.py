@@ -262,8 +262,8 @@ def test_steps_are_wrapped_in_a_try_only_when_the_instruction_talks_about_failin
 
 
 def test_a_try_wraps_what_the_failing_clause_names(core: Catalog) -> None:
-    """"if the email fails log it and still resolve them": the email may fail, not the resolving the clause after
-    names."""
+    """Told "if the email fails log it and still resolve them", the email may fail, not the resolving the clause
+    after names."""
     instruction = "if the email fails log it and still resolve them"
     check = Grammar(reference("test-024"), core, instruction, ["log"], ["incident"])
     catch = [{"do": "log", "a": instruction}]

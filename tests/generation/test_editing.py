@@ -212,7 +212,7 @@ def test_a_new_step_nothing_can_fill_is_left_out_unless_its_going_breaks_a_rule(
 def test_branches_on_a_removed_approval_are_decided_as_approved(
     core: Catalog, ref_id: str, removed: int, steps: list[str], condition: str | None
 ) -> None:
-    """"remove the approval, just close the problem": deleting the approval alone would leave its if naming it."""
+    """Told "remove the approval, just close the problem", the model deletes the approval; its if must not name it."""
     applied = edit(ref_id, core, {"op": "delete", "step": removed})
     assert [s.name for s in applied.workflow.components] == steps
     ifs = [s for s in applied.workflow.components if s.name == "if"]

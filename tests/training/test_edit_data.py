@@ -57,8 +57,8 @@ def test_every_kind_of_edit_is_derived_and_gives_back_what_it_claims(core: Catal
 
 
 def test_a_try_is_often_asked_for_by_what_fails_and_an_else_by_otherwise(core: Catalog) -> None:
-    """"if the update record step fails, log it": the words that say what fails name the first step the try holds,
-    which the grammar then offers to wrap. "otherwise log it": an else after the if, not a second if."""
+    """In "if the update record step fails, log it", the words that say what fails name the first step the try
+    holds, which the grammar then offers to wrap. "otherwise log it": an else after the if, not a second if."""
     named = 0
     for _, edit in _derived(core):
         op = edit.script.get("ops", [{}])[0]

@@ -307,17 +307,22 @@ def _wraps(workflow: Workflow, catalog: Catalog, span: dict[str, Any], catch: di
     """One alternative per first step: the last one is a later sibling; a for_each's list is one in scope. A try
     only if the instruction talks about failing, and around the steps that may fail (`failing`: those its failing
     clause names and what goes with them, "if the email fails": the email). An if only if the instruction says when
-    (`conditional`), around any steps: its condition often names another step ("only if it is approved")."""
+    (`conditional`), around any steps: its condition often names another step ("only if it is approved"); but not
+    around the whole flow where the trigger has a condition, which says that ("only for critical results": the
+    edit adapter wrapped the flow's one step in an if on the lab result)."""
     children: dict[int | None, list[int]] = {}
     for step in workflow.components:
         children.setdefault(step.parent, []).append(step.step)
+    trigger = catalog.triggers.get(workflow.trigger.type) if workflow.trigger else None
+    whole = children.get(None, [])[:1] if trigger and trigger.input("condition") else []  # its first step: the flow
     scope = Scope(catalog, workflow)
     out = []
     for siblings in children.values():
         for k, first in enumerate(siblings):
             head = {"op": {"enum": ["wrap"]}, "first": {"enum": [first]}, "last": {"enum": siblings[k:]}}
-            if conditional:
-                out.append(_object({**head, "block": {"enum": ["if"]}, "a": span}))
+            ends = siblings[k:-1] if first in whole else siblings[k:]
+            if conditional and ends:
+                out.append(_object({**head, "last": {"enum": ends}, "block": {"enum": ["if"]}, "a": span}))
             tried = list(takewhile(lambda n: n in failing, siblings[k:])) if failing else []
             if tried:
                 out.append(_object({**head, "last": {"enum": tried}, "block": {"enum": ["try"]}, "a": span,

@@ -175,7 +175,7 @@ def test_a_script_names_steps_by_their_words_action_and_number(core: Catalog) ->
     assert not check.is_valid(by_number) and check.is_valid(written(by_number, workflow))
     assert written(by_number, workflow)["ops"][1]["step"] == "the trigger"
     assert numbered(written(by_number, workflow), workflow) == by_number
-    wrap = {"ops": [{"op": "wrap", "first": 1, "last": 2, "block": "if", "a": "remove the look-up if closed"}]}
+    wrap = {"ops": [{"op": "wrap", "first": 2, "last": 2, "block": "if", "a": "remove the look-up if closed"}]}
     assert numbered(written(wrap, workflow), workflow) == wrap and check.is_valid(written(wrap, workflow))
 
 
@@ -259,6 +259,17 @@ def test_steps_are_wrapped_in_a_try_only_when_the_instruction_talks_about_failin
     wrap = {"op": "wrap", "first": 6, "last": 6, "block": "if", "a": instruction}
     assert check.is_valid({"ops": [{**wrap, "block": "try", "catch": [{"do": "log", "a": instruction}]}]}) is tries
     assert check.is_valid({"ops": [wrap]}) is (instruction != "email the owner and log it")  # an if where it says when
+
+
+def test_the_whole_flow_is_not_wrapped_in_an_if_when_the_trigger_has_a_condition(core: Catalog) -> None:
+    """Of a flow whose trigger has a condition, "only for critical ones" is that condition, not an if around it all."""
+    instruction = "only for critical ones"
+    triggered = Grammar(reference("test-024"), core, instruction, ["log"], ["incident"])  # record_update
+    wrap = {"op": "wrap", "first": 1, "last": 2, "block": "if", "a": instruction}
+    assert not triggered.is_valid({"ops": [wrap]}) and triggered.is_valid({"ops": [{**wrap, "last": 1}]})
+    assert triggered.is_valid({"ops": [{"op": "set", "step": 0, "input": "condition"}]})
+    scheduled = Grammar(reference("test-003"), core, instruction, ["log"], ["incident"])  # no condition to say it
+    assert scheduled.is_valid({"ops": [wrap]})
 
 
 def test_a_try_wraps_what_the_failing_clause_names(core: Catalog) -> None:

@@ -12,9 +12,11 @@ from jsonschema import Draft202012Validator
 
 from flowgen.catalog import Catalog, load_catalog
 from flowgen.validation import validate
-from flowgen.workflow import Workflow
+from flowgen.workflow import Input, Workflow
+from generation.editing.apply import apply
 from generation.editing.grammar import edit_schema, numbered, step_ref, written
-from generation.editing.stage import EditStage, InvalidWorkflow
+from generation.editing.script import EditScript
+from generation.editing.stage import EditStage, InvalidWorkflow, repeats
 from generation.engines import Completion
 from generation.pipeline import Pipeline
 from tests.fakes import Suggestions
@@ -118,6 +120,44 @@ def test_set_field_values_keep_the_fields_stage_2_did_not_name(
     assert {i.name: i.value for i in result.workflow.components[2].inputs}["field_values"] == value
     assert [data["inputs"]["field_values"] for kind, data in events if kind == "step"] == [value]  # streamed so
     assert result.workflow.components[3:] == reference("test-024").components[3:] and result.report.ok
+
+
+@pytest.mark.parametrize(
+    ("to", "outcome"),
+    [("{{step_2.item.caller_id.email}}", "no change needed"), ("{{step_2.item.assigned_to.email}}", "edited")],
+)  # fmt: skip
+def test_an_edit_that_only_repeats_a_step_is_no_change_needed(core: Catalog, to: str, outcome: str) -> None:
+    """Asked for what the flow does already, an added email to the same caller with the same words is "no change
+    needed"; to somebody else it is an edit."""
+    email = {"to": "{{step_2.item.caller_id.email}}", "subject": "Resolved", "body": "Your incident is resolved."}
+    steps = reference("test-024").components
+    said = steps[3].model_copy(update={"inputs": [Input(name=k, value=v) for k, v in email.items()]})
+    before = reference("test-024").model_copy(update={"components": [*steps[:3], said]})
+    engine = Scripted(lambda p, s: written(INSERT, before), lambda p, s: {**email, "to": to})
+    result = asyncio.run(stage(engine).run(before, "also email each caller", "core"))
+    assert result.outcome == outcome and result.calls == 2
+    assert (result.workflow == before) is (outcome == "no change needed")
+    assert result.notes == (["new step send_email repeats step 4: the workflow already does this"]
+                            if outcome == "no change needed" else [])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("user", "group", "repeats_it"),
+    [("{{service_catalog.requested_item.requested_for}}", "VPN Users", True),
+     ("{{service_catalog.requested_item.requested_for.user_name}}", "VPN Users", True),  # the same user, by name
+     ("{{service_catalog.requested_item.requested_for.manager}}", "VPN Users", False),  # another user
+     ("{{service_catalog.requested_item.requested_for}}", "All Staff", False)],
+)  # fmt: skip
+def test_a_new_step_repeats_one_of_the_same_action_block_and_values(
+    core: Catalog, user: str, group: str, repeats_it: bool
+) -> None:
+    add = {"do": "add_user_to_group", "a": "add them to VPN Users", "inputs": {"user": user, "group": group}}
+    applied = apply(reference("test-027"), EditScript.model_validate({"ops": [
+        {"op": "insert_into", "step": 2, "steps": [add]}]}), core)  # fmt: skip
+    assert bool(repeats(reference("test-027"), applied.workflow, applied)) is repeats_it
+    elsewhere = apply(reference("test-027"), EditScript.model_validate({"ops": [
+        {"op": "insert_into", "step": 5, "steps": [add]}]}), core)  # fmt: skip
+    assert not repeats(reference("test-027"), elsewhere.workflow, elsewhere)  # in the other branch: new
 
 
 @pytest.mark.parametrize("answer", ["no change needed", "the catalog cannot do this"])

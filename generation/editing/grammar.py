@@ -78,6 +78,10 @@ BEFORE = re.compile(r"\b(before|beforehand|first|prior to|ahead of|start (it |th
 # ("not just a log, email them too").
 CONTRAST = re.compile(r"\b(instead|rather than|in place of|not (just|only))\b|,\s*not\b", re.IGNORECASE)
 ADDING = re.compile(r"\b(also|too|as well|in addition|additionally)\b", re.IGNORECASE)
+# ... and so do "make it stat", "set them to priority 4 as well", "make the work order priority 2" said alone: a value
+# of what is there (the edit adapter added a `count_records` for "make it stat"). "make sure ..." and "set up ..." add.
+VALUE = re.compile(r"^\W*(make|set|mark)\s+(it|them|the|this|that|these|those|its|their)\b(?!\s+(sure|up)\b)",
+                   re.IGNORECASE)  # fmt: skip
 
 # Words that say what to do rather than to what, the removal words among them: they tell no step from another.
 FILLER = frozenset(
@@ -103,10 +107,12 @@ def asks_to_put_before(instruction: str) -> bool:
     return BEFORE.search(_plain(instruction)) is not None
 
 
-def asks_to_change_instead(instruction: str) -> bool:
-    """Whether the instruction sets what it wants against what is there, adding nothing: then a script inserts no
-    step."""
+def changes_what_is_there(instruction: str) -> bool:
+    """Whether the instruction sets what it wants against what is there, or asks for a value in one clause: then a
+    script inserts no step."""
     text = _plain(instruction)
+    if VALUE.search(text) and len(spans(text)) == 1:
+        return True
     return CONTRAST.search(text) is not None and ADDING.search(text) is None
 
 
@@ -264,7 +270,7 @@ def edit_schema(workflow: Workflow, catalog: Catalog, instruction: str, actions:
     # a step is taken out, swapped or unwrapped only if the instruction talks about it (or it goes with one that is)
     removable = (set(numbers) if near is None else near) - kept_by_instruction(workflow, catalog, instruction)
     inserts = ["insert_after", "insert_before"] if asks_to_put_before(instruction) else ["insert_after"]
-    adds = not asks_to_change_instead(instruction)
+    adds = not changes_what_is_there(instruction)
     ops = [_object({"op": {"enum": inserts}, "step": {"enum": numbers}, "steps": new})] if adds else []
     top = [s.step for s in steps if s.parent is None]
     deletable = [n for n in numbers if top != [n] and n in removable]  # never the only step: "run it at 2am

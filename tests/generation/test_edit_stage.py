@@ -374,6 +374,18 @@ def test_a_step_is_added_only_when_the_instruction_does_not_ask_for_one_instead_
     assert not check.is_valid({"ops": [{"op": "replace", "step": 4, "steps": email}]})
 
 
+@pytest.mark.parametrize(
+    ("instruction", "adds"),
+    [("set them to priority 1 as well", False), ("make it stat", False), ("make sure it posts to slack too", True),
+     ("set the priority to 1 and post it to slack", True)],
+)  # fmt: skip
+def test_a_value_asked_for_alone_adds_no_step(core: Catalog, instruction: str, adds: bool) -> None:
+    check = Grammar(reference("test-024"), core, instruction, ["post_slack_message"], ["incident"])
+    slack = [{"do": "post_slack_message", "a": instruction}]
+    assert check.is_valid({"ops": [{"op": "insert_after", "step": 4, "steps": slack}]}) is adds
+    assert check.is_valid({"ops": [{"op": "set", "step": 3, "input": "field_values"}]})
+
+
 def test_the_only_step_is_never_deleted(core: Catalog) -> None:
     only = reference("test-002").model_copy(deep=True)
     only.components = only.components[:1]

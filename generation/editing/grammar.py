@@ -107,13 +107,19 @@ def asks_to_put_before(instruction: str) -> bool:
     return BEFORE.search(_plain(instruction)) is not None
 
 
-def changes_what_is_there(instruction: str) -> bool:
-    """Whether the instruction sets what it wants against what is there, or asks for a value in one clause: then a
-    script inserts no step."""
+def changes_what_is_there(instruction: str, workflow: Workflow, catalog: Catalog) -> bool:
+    """Whether the instruction sets what it wants against what is there, or asks in one clause for a value a step of
+    the flow can take (one that sets field values or has an input of choices): then a script inserts no step. "set it
+    inactive" of a flow with no such step asks for a new one."""
     text = _plain(instruction)
-    if VALUE.search(text) and len(spans(text)) == 1:
+    if VALUE.search(text) and len(spans(text)) == 1 and _takes_values(workflow, catalog):
         return True
     return CONTRAST.search(text) is not None and ADDING.search(text) is None
+
+
+def _takes_values(workflow: Workflow, catalog: Catalog) -> bool:
+    specs = [catalog.step(s.name) for s in workflow.components]
+    return any(i.type == "field_values" or i.choices for spec in specs if spec for i in spec.inputs)
 
 
 def asks_for_error_handling(instruction: str) -> bool:
@@ -270,7 +276,7 @@ def edit_schema(workflow: Workflow, catalog: Catalog, instruction: str, actions:
     # a step is taken out, swapped or unwrapped only if the instruction talks about it (or it goes with one that is)
     removable = (set(numbers) if near is None else near) - kept_by_instruction(workflow, catalog, instruction)
     inserts = ["insert_after", "insert_before"] if asks_to_put_before(instruction) else ["insert_after"]
-    adds = not changes_what_is_there(instruction)
+    adds = not changes_what_is_there(instruction, workflow, catalog)
     ops = [_object({"op": {"enum": inserts}, "step": {"enum": numbers}, "steps": new})] if adds else []
     top = [s.step for s in steps if s.parent is None]
     deletable = [n for n in numbers if top != [n] and n in removable]  # never the only step: "run it at 2am

@@ -384,6 +384,9 @@ def test_a_value_asked_for_alone_adds_no_step(core: Catalog, instruction: str, a
     slack = [{"do": "post_slack_message", "a": instruction}]
     assert check.is_valid({"ops": [{"op": "insert_after", "step": 4, "steps": slack}]}) is adds
     assert check.is_valid({"ops": [{"op": "set", "step": 3, "input": "field_values"}]})
+    # of a flow none of whose steps takes a value ("set it inactive"), a new step is what sets it
+    counted = Grammar(reference("test-003"), core, instruction, ["post_slack_message"], ["incident"])
+    assert counted.is_valid({"ops": [{"op": "insert_after", "step": 2, "steps": slack}]})
 
 
 def test_the_only_step_is_never_deleted(core: Catalog) -> None:

@@ -3,9 +3,11 @@
 The model can name only steps that exist (blocks where a block is needed, siblings for a wrap's range),
 inputs that step has, the suggested actions of the tenant and its tables, annotations from the
 instruction's own clauses, and a for_each only over a list that is in scope. Values are not written
-here: stage 2 writes the inputs of new steps and of the inputs a `set` names. Steps are deleted, replaced or
-unwrapped only when the instruction asks to take something out. "No change needed" and
-"the catalog cannot do this" are answers of their own.
+here: stage 2 writes the inputs of new steps and of the inputs a `set` names. What the instruction's words allow
+is offered: steps are deleted, replaced or unwrapped only when it asks to take something out, added only when it
+does not set what it wants against what is there, wrapped in an if only when it says when, in a try only when it
+talks about failing (each pattern below says what it was written against). "No change needed" and "the catalog
+cannot do this" are answers of their own.
 
 Steps are named by their words, "email the assigned to (send_email #1)", not 1 (`step_ref`): told "only send the
 email when somebody is assigned", the 270M model picked the number of the step after the email; writing a step's

@@ -504,7 +504,7 @@ function onEditEvent(kind, data, before) {
     setPhase("streaming", `Edit script ready (${data.changed.length} new or changed step(s)); writing their inputs…`);
   } else if (kind === "done") {
     drawResult({ ...data, answer: data.workflow });
-    $("#diff").replaceChildren(...data.diff.map((line) => text("li", line)));
+    $("#diff").replaceChildren(...[...data.diff, ...(data.notes || [])].map((line) => text("li", line)));
     if (data.outcome === "edited") {
       page.history.push(before);
       $("#undo").disabled = false;

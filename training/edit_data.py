@@ -205,15 +205,16 @@ def _actions(workflow: Workflow, catalog: Catalog) -> list[Step]:
 
 
 def _taken_out(rng: random.Random, workflow: Workflow, catalog: Catalog,
-               deciding: bool = False) -> tuple[Step, Applied] | None:  # fmt: skip
-    """An action step that can go (it has siblings, nothing depends on it) and the workflow without it. `deciding`:
-    or an approval whose branches its going decides (`apply`: "drop the approval" keeps the approved branch)."""
+               consequences: bool = False) -> tuple[Step, Applied] | None:  # fmt: skip
+    """An action step that can go (it has siblings, nothing depends on it) and the workflow without it.
+    `consequences`: or one whose going takes more along, as `apply` does (`Applied.notes`: "drop the approval" keeps
+    the approved branch)."""
     candidates = [s for s in _actions(workflow, catalog) if len(_siblings(workflow, s)) > 1]
     if not candidates:
         return None
     step = rng.choice(candidates)
     applied = _without(workflow, catalog, Delete(step=step.step))
-    if applied is None or not catalog.step(step.name) or (applied.decided and not deciding):
+    if applied is None or not catalog.step(step.name) or (applied.notes and not consequences):
         return None
     return step, applied
 
@@ -250,7 +251,7 @@ def _condition(annotation: str) -> str:
 
 
 def _remove_step(rng: random.Random, workflow: Workflow, catalog: Catalog) -> Derived | None:
-    if (found := _taken_out(rng, workflow, catalog, deciding=True)) is None:
+    if (found := _taken_out(rng, workflow, catalog, consequences=True)) is None:
         return None
     step, applied = found
     label = catalog.actions[step.name].label.lower()

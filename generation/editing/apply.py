@@ -37,7 +37,11 @@ class Applied(BaseModel):
     changed: list[int] = Field(description="Numbers after the edit of new and changed steps (0: the trigger).")
     pending: dict[int, list[str]] = Field(description="Inputs stage 2 must write, by step number after the edit.")
     left_out: list[str] = Field([], description="New steps left out, each with why: nothing in scope could fill them.")
-    decided: list[str] = Field([], description="Branches on an approval the edit removes, each with what became of it.")
+    notes: list[str] = Field(
+        [],
+        description="What applying did beyond the script's words, and why: branches on an "
+        "approval it removes decided, blocks it emptied gone.",
+    )
 
 
 @dataclass(eq=False)
@@ -148,9 +152,34 @@ def apply(workflow: Workflow, script: EditScript, catalog: Catalog,
             _wrap(tree, op, what)
         elif isinstance(op, SetInput):
             _set(tree, workflow, op, what)
-    decided = _as_approved(tree, workflow, redirect)
+    notes = _as_approved(tree, workflow, redirect) + _without_emptied(tree, workflow)
     applied = _without_unfillable(tree, workflow, redirect, unfillable)
-    return applied.model_copy(update={"decided": decided})
+    return applied.model_copy(update={"notes": notes})
+
+
+def _without_emptied(tree: _Tree, workflow: Workflow) -> list[str]:
+    """Blocks the script emptied, gone with their steps: told "don't text the manager", the edit adapter deleted the
+    text and left the parallel branch that only texted empty, which the rules refuse. An if with branches after it
+    stays, for the validation to report: which of them would take its place is not the script's to say; so does an
+    emptied catch."""
+    had = {s.parent for s in workflow.components if s.parent is not None}
+    notes: list[str] = []
+    while emptied := next(
+        ((siblings, i) for siblings in tree.lists() for i, node in enumerate(siblings)
+         if not node.children and node.origin in had and _may_go(siblings, i)),
+        None,
+    ):  # fmt: skip
+        siblings, i = emptied
+        node = siblings[i]
+        with_catch = node.name == "try" and i + 1 < len(siblings) and siblings[i + 1].name == "catch"
+        del siblings[i : i + 2 if with_catch else i + 1]
+        notes.append(f"step {node.origin} ({node.name}): the edit took out every step inside it, so it goes too")
+    return notes
+
+
+def _may_go(siblings: list[_Node], i: int) -> bool:
+    follower = siblings[i + 1].name if i + 1 < len(siblings) else None
+    return siblings[i].name != "catch" and not (siblings[i].name == "if" and follower in ("else_if", "else"))
 
 
 def _as_approved(tree: _Tree, workflow: Workflow, redirect: dict[int, _Node]) -> list[str]:

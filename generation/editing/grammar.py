@@ -130,21 +130,35 @@ def asks_for_error_handling(instruction: str) -> bool:
 
 
 def asks_for_a_condition(instruction: str) -> bool:
-    """Whether the instruction says when something happens: only then may a script wrap steps in an if."""
-    return CONDITION.search(_plain(instruction)) is not None
+    """Whether the instruction says when something happens, adding nothing: only then may a script wrap steps in an
+    if. The "if" of "if the email fails" asks for a try ("if the email fails log it and still set the state" wrapped
+    the update in an if), and "also", "too" add ("if it's rejected also email the requester" wrapped the rejection's
+    update in a second if). Neither hand-written wrap in an if says either."""
+    text = _plain(instruction)
+    for begin, end in reversed(_failing(text)):
+        text = text[:begin] + text[end:]
+    return CONDITION.search(text) is not None and ADDING.search(text) is None
 
 
 def what_fails(instruction: str) -> str:
-    """The words that say what fails: from an "if", "when" or "in case" to the failure word after it, in one clause
-    ("log the error if the update fails": "if the update fails"; the error logged is not what fails)."""
+    """The words that say what fails: from an "if", "when" or "in case" up to the failure word after it, in one clause
+    ("log the error if the update fails": "if the update"; the error logged is not what fails, and "fails" would name
+    a catch "if that fails")."""
     text = _plain(instruction)
+    return " ".join(text[begin:failure].strip() for begin, failure in _failing(text, words=False))
+
+
+def _failing(text: str, words: bool = True) -> list[tuple[int, int]]:
+    """Where each failing clause runs in `text`: from its last condition word to the end of its failure word (`words`)
+    or to the start of it."""
     out = []
     for match in FAILURE.finditer(text):
         clause = re.split(r"[,.;:!?]", text[: match.start()])[-1]
         starts = [m.start() for m in CONDITION.finditer(clause)]
         if starts:
-            out.append(clause[starts[-1] :] + match.group(0))
-    return " ".join(out)
+            begin = match.start() - len(clause) + starts[-1]
+            out.append((begin, match.end() if words else match.start()))
+    return out
 
 
 def _plain(text: str) -> str:

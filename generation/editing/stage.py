@@ -128,7 +128,7 @@ class EditStage:
             diff=diff,
             changed=applied.changed,
             failures=applied.left_out + failures,
-            notes=applied.decided,
+            notes=applied.notes,
         )
 
     async def call(self, workflow: Workflow, instruction: str, tenant: str) -> EditCall:

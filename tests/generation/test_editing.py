@@ -217,5 +217,15 @@ def test_branches_on_a_removed_approval_are_decided_as_approved(
     assert [s.name for s in applied.workflow.components] == steps
     ifs = [s for s in applied.workflow.components if s.name == "if"]
     assert [i.value for s in ifs for i in s.inputs] == ([condition] if condition else [])
-    assert applied.decided and validate(applied.workflow, core).ok
+    assert applied.notes and validate(applied.workflow, core).ok
     assert_untouched_kept(reference(ref_id), applied)
+
+
+def test_a_block_the_edit_empties_goes_unless_branches_follow_it(core: Catalog) -> None:
+    """Told "don't text the manager", the model deletes the text; the loop or branch that held only it goes too. An
+    if with an else after it stays, and the edit is refused: which branch takes its place is not the script's to say."""
+    applied = edit("test-024", core, {"op": "delete", "step": 3}, {"op": "delete", "step": 4})
+    assert [s.name for s in applied.workflow.components] == ["look_up_records"]
+    assert applied.notes == ["step 2 (for_each): the edit took out every step inside it, so it goes too"]
+    with pytest.raises(EditRefused, match="S009"):
+        edit("test-065", core, {"op": "delete", "step": 3})

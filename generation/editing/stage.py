@@ -31,6 +31,7 @@ from .script import NO_CHANGE, EditScript
 from .view import edit_prompt, plan_of, values
 
 TERMS = ("field_values", "conditions")  # inputs whose terms an edit changes one by one
+UNCHANGED = "the edit changed nothing: the values written for it are the ones the workflow has"
 IDENTITY = ("email", "user_name", "name", "number", "sys_id", "mobile_phone", "phone")  # fields that name a record
 Outcome = Literal["edited", "no change needed", "the catalog cannot do this", "refused"]
 
@@ -42,7 +43,9 @@ class InvalidWorkflow(ClientError):
 
 
 class EditResult(BaseModel):
-    outcome: Outcome = Field(description="edited; an answer that leaves it as it is; refused: the script broke a rule.")
+    outcome: Outcome = Field(
+        description="edited; an answer that leaves it as it is; refused: the script broke a rule, or changed nothing."
+    )
     workflow: Workflow = Field(description="The edited workflow (the one sent, unless edited).")
     script: EditScript
     diff: list[str] = Field(description="What changed, a line per step, numbered as before -> after.")
@@ -121,6 +124,8 @@ class EditStage:
         timings["inputs"] = time.perf_counter() - clock - timings["retrieve"] - timings["edit"]
         if repeated := repeats(workflow, edited, applied):
             return result(NO_CHANGE, workflow, diff=[], notes=repeated)
+        if edited == workflow:  # "set them to priority 2 as well": stage 2 wrote the values the step had
+            return result("refused", workflow, diff=[], failures=[UNCHANGED])
         diff = describe(workflow, edited, applied.origin, applied.changed)
         return result(
             "edited",

@@ -160,6 +160,18 @@ def test_a_new_step_repeats_one_of_the_same_action_block_and_values(
     assert not repeats(reference("test-027"), elsewhere.workflow, elsewhere)  # in the other branch: new
 
 
+def test_an_edit_that_changes_nothing_says_so(core: Catalog) -> None:
+    """Stage 2 wrote the value the step had ("set them to priority 2 as well" answered with the old field values):
+    not "edited" with an empty diff, but refused, with why."""
+    engine = Scripted(
+        lambda p, s: written({"ops": [{"op": "set", "step": 3, "input": "field_values"}]}, reference("test-024")),
+        lambda p, s: {"field_values": "state=6^close_code=Resolved by problem"},
+    )
+    result = asyncio.run(stage(engine).run(reference("test-024"), "set them to priority 2 as well", "core"))
+    assert result.outcome == "refused" and result.workflow == reference("test-024") and result.diff == []
+    assert result.failures == ["the edit changed nothing: the values written for it are the ones the workflow has"]
+
+
 @pytest.mark.parametrize("answer", ["no change needed", "the catalog cannot do this"])
 def test_answers_leave_the_workflow_as_it_is(core: Catalog, answer: str) -> None:
     engine = Scripted(lambda p, s: {"answer": answer})

@@ -315,7 +315,7 @@ def edit_schema(workflow: Workflow, catalog: Catalog, instruction: str, actions:
     failing = None
     if asks_for_error_handling(instruction):  # a try around what the failing clause names, or any steps
         named = mentioned(workflow, catalog, what_fails(instruction))
-        failing = set(numbers) if named is None else _depending(workflow, named)
+        failing = (set(numbers) if named is None else _depending(workflow, named)) - _caught(workflow)
     ops += _wraps(workflow, catalog, span, inner, failing, asks_for_a_condition(instruction))
     ops += _sets(workflow, catalog, instruction, near)
     refs = _refs(workflow)
@@ -328,6 +328,16 @@ def edit_schema(workflow: Workflow, catalog: Catalog, instruction: str, actions:
         return {"anyOf": [answer]}
     edit = _object({"ops": {"type": "array", "items": {"anyOf": ops}, "minItems": 1, "maxItems": MAX_OPS}})
     return {"anyOf": [edit, answer]}
+
+
+def _caught(workflow: Workflow) -> set[int]:
+    """Tries and the steps inside one: their failures are handled already. Told "log the error if creating the change
+    fails" of a flow whose try around the creation logs it, the edit adapter wrapped the creation in a second try."""
+    steps, tree = workflow.components, Tree.of(workflow.components)
+    return {
+        s.step for s in steps
+        if s.name == "try" or any(steps[a].name == "try" for a in tree.ancestors(tree.index[s.step]))
+    }  # fmt: skip
 
 
 def _wraps(workflow: Workflow, catalog: Catalog, span: dict[str, Any], catch: dict[str, Any],

@@ -337,6 +337,11 @@ def test_a_try_wraps_what_the_failing_clause_names(core: Catalog) -> None:
         return check.is_valid({"ops": [op]})
 
     assert tried(4, 4) and not tried(3, 3) and not tried(3, 4)
+    adding = "if adding them to the group fails, log it"
+    add = {"op": "wrap", "block": "try", "a": adding, "catch": [{"do": "log", "a": adding}]}
+    assert Grammar(reference("test-027"), core, adding, ["log"], []).is_valid({"ops": [{**add, "first": 3, "last": 3}]})
+    caught = Grammar(reference("test-078"), core, adding, ["log"], [])  # there inside a try: its failure is handled
+    assert not caught.is_valid({"ops": [{**add, "first": 5, "last": 5}]})
     vague = Grammar(reference("test-024"), core, "if that fails, log it", ["log"], ["incident"])
     op = {"op": "wrap", "first": 3, "last": 4, "block": "try", "a": "if that fails", "catch": catch}
     assert vague.is_valid({"ops": [{**op, "catch": [{"do": "log", "a": "log it"}]}]})  # names nothing: any steps

@@ -3,7 +3,8 @@
 Steps the script does not name keep their name, annotation and inputs; only the step numbers inside
 their data pills follow the renumbering. An operation that names no such step, or a result that would
 break a structure or catalog rule (other than inputs left for stage 2 to write), is refused with the
-reason, never half applied.
+reason, never half applied. Two consequences of a script come with it, each said in `Applied.notes`: the
+branches on an approval it removes are decided as approved, and a block it empties goes.
 """
 
 from __future__ import annotations

@@ -15,10 +15,9 @@ from pydantic import BaseModel, Field
 
 from flowgen.catalog import Catalog
 from flowgen.errors import ClientError
-from flowgen.expressions import find_pills, with_terms
-from flowgen.semantics import is_block
+from flowgen.expressions import with_terms
 from flowgen.validation import ValidationReport, validate
-from flowgen.workflow import Input, Step, Workflow
+from flowgen.workflow import Input, Workflow
 from generation.answers import conforming
 from generation.engines.base import Completer
 from generation.inputs import why_unfillable
@@ -27,12 +26,12 @@ from generation.pipeline import MAX_REQUIREMENT_CHARS, Event, Pipeline
 from .apply import Applied, EditRefused, UnfillableRule, apply
 from .diff import describe
 from .grammar import asks_to_remove, edit_schema, numbered, to_script
+from .repeats import repeats
 from .script import NO_CHANGE, EditScript
 from .view import edit_prompt, plan_of, values
 
 TERMS = ("field_values", "conditions")  # inputs whose terms an edit changes one by one
 UNCHANGED = "the edit changed nothing: the values written for it are the ones the workflow has"
-IDENTITY = ("email", "user_name", "name", "number", "sys_id", "mobile_phone", "phone")  # fields that name a record
 Outcome = Literal["edited", "no change needed", "the catalog cannot do this", "refused"]
 
 
@@ -55,7 +54,9 @@ class EditResult(BaseModel):
     tokens: int = Field(description="Tokens the model generated: the script and stage 2.")
     calls: int = Field(description="Model calls: one for the script, one per new or changed step with inputs.")
     failures: list[str] = []
-    notes: list[str] = Field([], description="What the edit did beyond its script: branches on a removed approval.")
+    notes: list[str] = Field(
+        [], description="What the edit did beyond its script, or why it is no change: `Applied.notes`, `repeats`."
+    )
 
 
 @dataclass(frozen=True)
@@ -187,46 +188,6 @@ class EditStage:
                 order = [i.name for i in spec.inputs] if spec else []
                 steps[number - 1] = steps[number - 1].model_copy(update={"inputs": _inputs(given, order)})
         return workflow.model_copy(update={"trigger": trigger, "components": steps}), failures, tokens, calls
-
-
-def repeats(before: Workflow, edited: Workflow, applied: Applied) -> list[str]:
-    """Why an edit that only adds steps the workflow already has (the same action in the same block, doing the same)
-    is "no change needed": told "freeze the card when it's reported stolen" of a flow that does, the edit adapter
-    added a second `freeze_card` with the same inputs. Empty when any new step is new, or the edit changes or removes
-    a step."""
-    new = {n for n in range(1, len(edited.components) + 1) if n not in applied.origin}
-    if not new or set(applied.changed) != new or len(applied.origin) != len(before.components):
-        return []
-    notes = []
-    for n in sorted(new):
-        step = edited.components[n - 1]
-        same = next((m for m in applied.origin if _does_the_same(edited.components[m - 1], step)), None)
-        if same is None:
-            return []
-        notes.append(f"new step {step.name} repeats step {applied.origin[same]}: the workflow already does this")
-    return notes
-
-
-def _does_the_same(old: Step, new: Step) -> bool:
-    """The same action in the same block, each input the same value or the same record ("{{record_create.current}}"
-    and "{{record_create.current.user_name}}" both name the new user; "...caller_id.manager" is another)."""
-    if old.name != new.name or old.parent != new.parent or is_block(new.name):
-        return False
-    was, now = {i.name: i.value for i in old.inputs}, {i.name: i.value for i in new.inputs}
-    return was.keys() == now.keys() and all(_same_value(was[k], now[k]) for k in was)
-
-
-def _same_value(a: str, b: str) -> bool:
-    return a == b or (_whom(a) is not None and _whom(a) == _whom(b))
-
-
-def _whom(value: str) -> tuple[str, ...] | None:
-    """The record a value that is one pill names, less a field that only identifies it (`IDENTITY`)."""
-    pills = find_pills(value)
-    if len(pills) != 1 or pills[0].text != value.strip() or pills[0].output is None:
-        return None
-    path = (pills[0].source, pills[0].output, *pills[0].path)
-    return path[:-1] if path[-1] in IDENTITY and len(path) > 2 else path
 
 
 def replaced_terms(before: Workflow, applied: Applied, catalog: Catalog, instruction: str) -> dict[int, dict[str, str]]:

@@ -15,8 +15,9 @@ from flowgen.validation import validate
 from flowgen.workflow import Input, Workflow
 from generation.editing.apply import apply
 from generation.editing.grammar import edit_schema, numbered, step_ref, written
+from generation.editing.repeats import repeats
 from generation.editing.script import EditScript
-from generation.editing.stage import EditStage, InvalidWorkflow, repeats
+from generation.editing.stage import EditStage, InvalidWorkflow
 from generation.engines import Completion
 from generation.pipeline import Pipeline
 from tests.fakes import Suggestions

@@ -25,10 +25,11 @@ from generation.pipeline import MAX_REQUIREMENT_CHARS, Event, Pipeline
 
 from .apply import Applied, EditRefused, UnfillableRule, apply
 from .diff import describe
-from .grammar import asks_to_remove, edit_schema, numbered, to_script
+from .grammar import edit_schema, numbered, to_script
 from .repeats import repeats
 from .script import NO_CHANGE, EditScript
 from .view import edit_prompt, plan_of, values
+from .wording import asks_to_remove
 
 TERMS = ("field_values", "conditions")  # inputs whose terms an edit changes one by one
 UNCHANGED = "the edit changed nothing: the values written for it are the ones the workflow has"

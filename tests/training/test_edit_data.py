@@ -12,8 +12,9 @@ from flowdata.splits import handwritten
 from flowgen.catalog import Catalog
 from flowgen.workflow import Workflow
 from generation.editing.apply import apply
-from generation.editing.grammar import asks_to_remove, mentioned, to_script, what_fails
+from generation.editing.grammar import to_script
 from generation.editing.stage import EditStage
+from generation.editing.wording import asks_to_remove, mentioned, what_fails
 from generation.pipeline import InProcess, Pipeline
 from retrieval.suggest import Retriever
 from training.edit_data import Derived, derive, edit_examples

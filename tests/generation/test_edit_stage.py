@@ -376,36 +376,34 @@ def test_a_step_is_inserted_before_another_only_when_the_instruction_says_so(
 
 
 @pytest.mark.parametrize(
-    ("instruction", "adds"),
-    [("let each caller know by slack instead", False), ("text each caller, not an email", False),
-     ("not just an email, post it to slack too", True), ("also post each one to slack", True),
-     ("if the email is not sent, log it", True)],
+    ("instruction", "adds", "adds_where_no_step_takes_values"),
+    [("let each caller know by slack instead", False, False), ("text each caller, not an email", False, False),
+     ("not just an email, post it to slack too", True, True), ("also post each one to slack", True, True),
+     ("if the email is not sent, log it", True, True), ("set them to priority 1 as well", False, True),
+     ("make it stat", False, True), ("make sure it posts to slack too", True, True),
+     ("set the priority to 1 and post it to slack", True, True)],
 )  # fmt: skip
-def test_a_step_is_added_only_when_the_instruction_does_not_ask_for_one_instead_of_another(
-    core: Catalog, instruction: str, adds: bool
+def test_a_step_is_added_only_when_the_instruction_does_not_change_what_is_there(
+    core: Catalog, instruction: str, adds: bool, adds_where_no_step_takes_values: bool
 ) -> None:
+    """One thing asked instead of another, or a value alone ("make it stat"), changes or swaps a step: no new one. Of a
+    flow none of whose steps takes a value, "set it inactive" asks for a new step that sets it."""
     check = Grammar(reference("test-024"), core, instruction, ["post_slack_message", "send_email"], ["incident"])
     slack = [{"do": "post_slack_message", "a": instruction}]
     assert check.is_valid({"ops": [{"op": "insert_after", "step": 4, "steps": slack}]}) is adds
     assert check.is_valid({"ops": [{"op": "insert_into", "step": 2, "steps": slack}]}) is adds
-    assert adds or check.is_valid({"ops": [{"op": "replace", "step": 4, "steps": slack}]})
-    email = [{"do": "send_email", "a": instruction}]  # the same kind: a set changes it
-    assert not check.is_valid({"ops": [{"op": "replace", "step": 4, "steps": email}]})
-
-
-@pytest.mark.parametrize(
-    ("instruction", "adds"),
-    [("set them to priority 1 as well", False), ("make it stat", False), ("make sure it posts to slack too", True),
-     ("set the priority to 1 and post it to slack", True)],
-)  # fmt: skip
-def test_a_value_asked_for_alone_adds_no_step(core: Catalog, instruction: str, adds: bool) -> None:
-    check = Grammar(reference("test-024"), core, instruction, ["post_slack_message"], ["incident"])
-    slack = [{"do": "post_slack_message", "a": instruction}]
-    assert check.is_valid({"ops": [{"op": "insert_after", "step": 4, "steps": slack}]}) is adds
-    assert check.is_valid({"ops": [{"op": "set", "step": 3, "input": "field_values"}]})
-    # of a flow none of whose steps takes a value ("set it inactive"), a new step is what sets it
     counted = Grammar(reference("test-003"), core, instruction, ["post_slack_message"], ["incident"])
-    assert counted.is_valid({"ops": [{"op": "insert_after", "step": 2, "steps": slack}]})
+    assert counted.is_valid({"ops": [{"op": "insert_after", "step": 2, "steps": slack}]}) is (
+        adds_where_no_step_takes_values
+    )
+
+
+def test_a_swap_changes_the_kind_of_step(core: Catalog) -> None:
+    """A step of the same kind is changed by a set, which keeps what it is not told."""
+    check = Grammar(reference("test-024"), core, "text each caller, not an email", ["send_sms", "send_email"], [])
+    sms, email = [{"do": "send_sms", "a": "text each caller"}], [{"do": "send_email", "a": "text each caller"}]
+    assert check.is_valid({"ops": [{"op": "replace", "step": 4, "steps": sms}]})
+    assert not check.is_valid({"ops": [{"op": "replace", "step": 4, "steps": email}]})
 
 
 def test_the_only_step_is_never_deleted(core: Catalog) -> None:

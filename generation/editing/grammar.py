@@ -28,6 +28,7 @@ from generation.outline import spans, takes_table
 from .script import CANNOT, NO_CHANGE, EditScript
 from .wording import (
     asks_for_a_condition,
+    asks_for_each,
     asks_for_error_handling,
     asks_to_put_before,
     asks_to_remove,
@@ -154,7 +155,9 @@ def edit_schema(workflow: Workflow, catalog: Catalog, instruction: str, actions:
     if asks_for_error_handling(instruction):  # a try around what the failing clause names, or any steps
         named = mentioned(workflow, catalog, what_fails(instruction))
         failing = (set(numbers) if named is None else _depending(workflow, named)) - _caught(workflow)
-    ops += _wraps(workflow, catalog, span, inner, failing, asks_for_a_condition(instruction))
+    ops += _wraps(
+        workflow, catalog, span, inner, failing, asks_for_a_condition(instruction), asks_for_each(instruction)
+    )
     ops += _sets(workflow, catalog, instruction, near)
     refs = _refs(workflow)
     for op in ops:  # built by number, written by reference
@@ -179,13 +182,14 @@ def _caught(workflow: Workflow) -> set[int]:
 
 
 def _wraps(workflow: Workflow, catalog: Catalog, span: dict[str, Any], catch: dict[str, Any],
-           failing: set[int] | None, conditional: bool) -> list[dict[str, Any]]:  # fmt: skip
+           failing: set[int] | None, conditional: bool, looping: bool) -> list[dict[str, Any]]:  # fmt: skip
     """One alternative per first step: the last one is a later sibling; a for_each's list is one in scope. A try
     only if the instruction talks about failing, and around the steps that may fail (`failing`: those its failing
     clause names and what goes with them, "if the email fails": the email). An if only if the instruction says when
     (`conditional`), around any steps: its condition often names another step ("only if it is approved"); but not
     around the whole flow where the trigger has a condition, which says that ("only for critical results": the
-    edit adapter wrapped the flow's one step in an if on the lab result)."""
+    edit adapter wrapped the flow's one step in an if on the lab result). A for_each only if it says each, every or
+    all (`looping`)."""
     children: dict[int | None, list[int]] = {}
     for step in workflow.components:
         children.setdefault(step.parent, []).append(step.step)
@@ -203,7 +207,7 @@ def _wraps(workflow: Workflow, catalog: Catalog, span: dict[str, Any], catch: di
             if tried:
                 out.append(_object({**head, "last": {"enum": tried}, "block": {"enum": ["try"]}, "a": span,
                                     "catch": catch}))  # fmt: skip
-            lists = [p.text for p in scope.visible(first - 1, "items") if p.type == "records"]
+            lists = [p.text for p in scope.visible(first - 1, "items") if p.type == "records"] if looping else []
             if lists:
                 items = _object({"items": {"enum": lists}})
                 out.append(_object({**head, "block": {"enum": ["for_each"]}, "a": span, "inputs": items}))

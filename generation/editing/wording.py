@@ -39,6 +39,11 @@ CONDITION = re.compile(
     r"\b(if|only|unless|when|whenever|in case|provided|as long as|except|once|should)\b", re.IGNORECASE
 )
 
+# Words that go over many ("do it for all their open incidents, not just one"). Without one, the grammar offers no
+# for_each: told "if an email fails, log it and keep going", the edit adapter wrapped the update in a loop over the
+# records the loop around it already goes over. The one hand-written wrap in a for_each says "all".
+EACH = re.compile(r"\b(each|every|all|any|loop|one by one|every one)\b", re.IGNORECASE)
+
 # Clauses that say what stays ("just book the pickup", "I only care about the warning", "Software Asset Mgmt is
 # enough"): the steps they name are not taken out. Told "we don't print labels anymore, just book the pickup", the
 # edit adapter deleted the pickup.
@@ -103,6 +108,11 @@ def changes_what_is_there(instruction: str, workflow: Workflow, catalog: Catalog
 def _takes_values(workflow: Workflow, catalog: Catalog) -> bool:
     specs = [catalog.step(s.name) for s in workflow.components]
     return any(i.type == "field_values" or i.choices for spec in specs if spec for i in spec.inputs)
+
+
+def asks_for_each(instruction: str) -> bool:
+    """Whether the instruction talks about doing something for many: only then may a script wrap steps in a for_each."""
+    return EACH.search(_plain(instruction)) is not None
 
 
 def asks_for_error_handling(instruction: str) -> bool:

@@ -326,6 +326,18 @@ def test_the_whole_flow_is_not_wrapped_in_an_if_when_the_trigger_has_a_condition
     assert scheduled.is_valid({"ops": [wrap]})
 
 
+@pytest.mark.parametrize(
+    ("instruction", "loops"),
+    [("do it for all of them", True), ("close each one", True), ("if closing one fails, log it and go on", False)],
+)
+def test_steps_are_wrapped_in_a_for_each_only_when_the_instruction_says_each_every_or_all(
+    core: Catalog, instruction: str, loops: bool
+) -> None:
+    check = Grammar(reference("test-002"), core, instruction, ["log"], ["incident_task"])
+    wrap = {"op": "wrap", "first": 3, "last": 3, "block": "for_each", "a": instruction}
+    assert check.is_valid({"ops": [{**wrap, "inputs": {"items": "{{step_1.records}}"}}]}) is loops
+
+
 def test_a_try_wraps_what_the_failing_clause_names(core: Catalog) -> None:
     """Told "if the email fails log it and still resolve them", the email may fail, not the resolving the clause
     after names."""

@@ -126,8 +126,8 @@ def asks_for_a_condition(instruction: str) -> bool:
     the update in an if), and "also", "too" add ("if it's rejected also email the requester" wrapped the rejection's
     update in a second if). Neither hand-written wrap in an if says either."""
     text = _plain(instruction)
-    for begin, end in reversed(_failing(text)):
-        text = text[:begin] + text[end:]
+    for begin, failure in reversed(_failing(text)):
+        text = text[:begin] + text[failure.end() :]
     return CONDITION.search(text) is not None and ADDING.search(text) is None
 
 
@@ -136,19 +136,18 @@ def what_fails(instruction: str) -> str:
     ("log the error if the update fails": "if the update"; the error logged is not what fails, and "fails" would name
     a catch "if that fails")."""
     text = _plain(instruction)
-    return " ".join(text[begin:failure].strip() for begin, failure in _failing(text, words=False))
+    return " ".join(text[begin : failure.start()].strip() for begin, failure in _failing(text))
 
 
-def _failing(text: str, words: bool = True) -> list[tuple[int, int]]:
-    """Where each failing clause runs in `text`: from its last condition word to the end of its failure word (`words`)
-    or to the start of it."""
-    out = []
+def _failing(text: str) -> list[tuple[int, re.Match[str]]]:
+    """Each failing clause of `text`: where its last condition word starts, and its failure word."""
+    out: list[tuple[int, re.Match[str]]] = []
     for match in FAILURE.finditer(text):
         clause = re.split(r"[,.;:!?]", text[: match.start()])[-1]
         starts = [m.start() for m in CONDITION.finditer(clause)]
         if starts:
             begin = match.start() - len(clause) + starts[-1]
-            out.append((begin, match.end() if words else match.start()))
+            out.append((begin, match))
     return out
 
 

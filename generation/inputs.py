@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from flowgen.catalog import Catalog
-from flowgen.catalog.model import InputSpec
+from flowgen.catalog.model import Column, InputSpec
 from flowgen.semantics import OPERATORS, Pill, Scope
 from flowgen.validation import validate
 
@@ -26,6 +26,7 @@ DATE_FUNCTION = r"javascript:gs\.[a-zA-Z]{3,24}\(-?[0-9]{0,3}\)"
 SHORT = rf"([A-Za-z0-9 _.:@/+-]{{0,30}}|{DATE_FUNCTION})"  # a condition's value; may be empty (ISEMPTY)
 NAME = r"[A-Za-z0-9_.:@/()+-][A-Za-z0-9 _.:@/()+-]{0,29}"  # a user, group or other name
 WRITTEN_OPERATORS = [op for op, value in OPERATORS.items() if value in ("word", "none")]  # values SHORT can write
+STORED_OPERATORS = ("=", "!=", "CHANGESTO", "CHANGESFROM")  # those that compare a column with one of its values
 PILL_COLUMN_TYPES = ("choice", "boolean", "reference", "email", "string", "integer", "glide_date_time")
 MAX_TERMS = 4
 
@@ -63,10 +64,32 @@ def _alternation(options: list[str]) -> str:
     return "(" + "|".join(re.escape(o) for o in sorted(set(options), key=lambda o: (-len(o), o))) + ")"
 
 
-def _query(columns: list[str], pills: list[str], assignments: bool) -> str:
-    value = f"({_alternation(pills)}|{SHORT})" if pills else SHORT
-    ops = "=" if assignments else _alternation(WRITTEN_OPERATORS)
-    term = f"{_alternation(columns)}{ops}{value}"
+def stored_values(column: Column) -> list[str]:
+    """The values a choice or boolean column stores (`state=6`, `active=false`); none for other columns."""
+    if column.type == "choice":
+        return [c.value for c in column.choices]
+    return ["true", "false"] if column.type == "boolean" else []
+
+
+def _query(columns: list[str], pills: list[str], assignments: bool, stored: dict[str, list[str]]) -> str:
+    """An encoded query (or `col=value^...` assignments); a column in `stored` is compared with or set to one of
+    its stored values or a pill, never free text: the fine-tuned model wrote `state=in progress`, `state=4` (no
+    such state) and `category=Database`, values the platform does not have."""
+    free = f"({_alternation(pills)}|{SHORT})" if pills else SHORT
+    ops = ["="] if assignments else WRITTEN_OPERATORS
+    by_value = [o for o in ops if o in STORED_OPERATORS]
+    others = [o for o in ops if o not in STORED_OPERATORS]
+    plain = [c for c in columns if c not in stored]
+    terms = [f"{_alternation(plain)}{_alternation(ops)}{free}"] if plain else []
+    groups: dict[tuple[str, ...], list[str]] = {}  # columns with the same stored values share one alternative
+    for column in columns:
+        if column in stored:
+            groups.setdefault(tuple(stored[column]), []).append(column)
+    for values, names in groups.items():
+        terms.append(f"{_alternation(names)}{_alternation(by_value)}{_alternation([*pills, *values])}")
+        if others:
+            terms.append(f"{_alternation(names)}{_alternation(others)}{free}")
+    term = "(" + "|".join(terms) + ")"
     return f"{term}(\\^{term}){{0,{MAX_TERMS - 1}}}"
 
 
@@ -79,13 +102,14 @@ def input_schema(spec: InputSpec, scope: Offer, table: str | None, candidates: l
         return {"enum": options} if options else None
     if kind in ("conditions", "field_values"):
         fields = scope.of("field", "record", "count", "string", "approval_state", "boolean", "integer")
-        columns = list(catalog.columns(table)) if table in catalog.tables else []
+        columns = catalog.columns(table) if table in catalog.tables else {}
         if not columns and kind == "field_values":
             return None
-        left = columns or fields
+        left = list(columns) or fields
         if not left:
             return None
-        return {"type": "string", "pattern": "^" + _query(left, fields, kind == "field_values") + "$"}
+        stored = {name: values for name, column in columns.items() if (values := stored_values(column))}
+        return {"type": "string", "pattern": "^" + _query(left, fields, kind == "field_values", stored) + "$"}
     if kind in ("record", "records"):
         # a step's `record` is a record of its `table` (the catalog's "Table of the record"): no pill to a record
         # of another table, such as the user of the trigger updated as an incident

@@ -21,6 +21,7 @@ from flowgen.workflow import Input, Workflow
 from generation.answers import conforming
 from generation.engines.base import Completer
 from generation.inputs import why_unfillable
+from generation.outline import OutlinePlan
 from generation.pipeline import MAX_REQUIREMENT_CHARS, Event, Pipeline
 
 from .apply import Applied, EditRefused, UnfillableRule, apply
@@ -171,8 +172,9 @@ class EditStage:
                 data = {**data, "inputs": _with_terms(data["inputs"], was[data["step"]])}
             await (on_event or _quiet)(kind, data)
 
+        reopened = {n for n in applied.pending if n == 0 or n in applied.origin}
         filled, failures, tokens, calls = await self.pipeline.populate(
-            instruction, catalog, plan_of(workflow, catalog), tables, emit,
+            instruction, catalog, as_told(plan_of(workflow, catalog), reopened, instruction), tables, emit,
             targets=sorted(applied.pending), known=values(workflow), only=applied.pending,
         )  # fmt: skip
         steps = list(workflow.components)
@@ -189,6 +191,16 @@ class EditStage:
                 order = [i.name for i in spec.inputs] if spec else []
                 steps[number - 1] = steps[number - 1].model_copy(update={"inputs": _inputs(given, order)})
         return workflow.model_copy(update={"trigger": trigger, "components": steps}), failures, tokens, calls
+
+
+def as_told(plan: OutlinePlan, reopened: set[int], instruction: str) -> OutlinePlan:
+    """Stage 2's view of the steps whose inputs a `set` reopened: the instruction says their new values, so it is
+    their annotation there, and their column suggestions come from it. Told "set them to priority 2 as well", stage 2
+    wrote the assignment of the update "assign them to their manager" again, from its annotation."""
+    told = {"annotation": instruction}
+    trigger = plan.trigger.model_copy(update=told) if plan.trigger and 0 in reopened else plan.trigger
+    steps = [s.model_copy(update=told) if s.step in reopened else s for s in plan.steps]
+    return plan.model_copy(update={"trigger": trigger, "steps": steps})
 
 
 def replaced_terms(before: Workflow, applied: Applied, catalog: Catalog, instruction: str) -> dict[int, dict[str, str]]:

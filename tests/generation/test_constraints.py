@@ -185,6 +185,27 @@ def test_a_condition_value_has_parentheses_only_in_a_closed_date_function(core: 
     assert not re.fullmatch(pattern, "short_description=printer (2nd floor)")
 
 
+def test_a_choice_or_boolean_column_takes_one_of_its_stored_values_or_a_pill(core: Catalog) -> None:
+    """`state=in progress`, `state=4` and `category=Database` are values the platform does not have."""
+    update = {"do": "update_record", "a": "Assign them to their manager", "table": "incident"}
+    loop = {"for_each": "Assign them", "find": "find all incidents where the user is the assignee", "table": "incident",
+            "then": [update]}  # fmt: skip
+    trigger = {"type": "record_update", "a": "Every time a user becomes inactive", "table": "sys_user"}
+    plan = to_plan({"trigger": trigger, "steps": [loop]})
+    conditions = step_schema(core, plan, 0, TABLES)[0]["properties"]["condition"]["pattern"]
+    assert re.fullmatch(conditions, "activeCHANGESTOfalse")
+    assert not re.fullmatch(conditions, "activeCHANGESTOno")
+    found = step_schema(core, plan, 1, TABLES)[0]["properties"]["conditions"]["pattern"]
+    assert re.fullmatch(found, "assigned_to={{record_update.current}}^state!=6^priority<3^category=database")
+    assert re.fullmatch(found, "short_descriptionLIKEprinter^stateISEMPTY")  # other columns and operators: free
+    for wrong in ("state=4", "state=in progress", "category=Database", "stateCHANGESTOresolved"):
+        assert not re.fullmatch(found, wrong), wrong
+    values = step_schema(core, plan, 3, TABLES)[0]["properties"]["field_values"]["pattern"]
+    assert re.fullmatch(values, "assigned_to={{record_update.current.manager}}^state=2^priority=2")
+    assert re.fullmatch(values, "priority={{step_2.item.priority}}")  # a pill of the same column
+    assert not re.fullmatch(values, "state=in progress")
+
+
 def test_spans_are_pieces_of_the_requirement() -> None:
     found = spans(REQUIREMENT)
     assert "find all incidents where the user is the assignee" in found

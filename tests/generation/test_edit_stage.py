@@ -86,13 +86,13 @@ def test_an_added_step_costs_one_script_call_and_one_inputs_call(core: Catalog) 
 def test_a_set_input_is_the_only_value_generated(core: Catalog) -> None:
     engine = Scripted(
         lambda p, s: written({"ops": [{"op": "set", "step": 0, "input": "condition"}]}, reference("test-024")),
-        lambda p, s: {"condition": "stateCHANGESTO6^priority=1"},
+        lambda p, s: {"condition": "stateCHANGESTO106^priority=1"},
     )
     result = asyncio.run(stage(engine).run(reference("test-024"), "only for priority 1 problems", "core"))
     assert list(engine.schemas[1]["properties"]) == ["condition"]
-    assert result.workflow.trigger.inputs[1].value == "stateCHANGESTO6^priority=1"  # type: ignore[union-attr]
+    assert result.workflow.trigger.inputs[1].value == "stateCHANGESTO106^priority=1"  # type: ignore[union-attr]
     assert result.changed == [0] and result.workflow.components == reference("test-024").components
-    assert result.diff == ["~ trigger: condition: 'stateCHANGESTO106' -> 'stateCHANGESTO6^priority=1'"]
+    assert result.diff == ["~ trigger: condition: 'stateCHANGESTO106' -> 'stateCHANGESTO106^priority=1'"]
 
 
 @pytest.mark.parametrize(
@@ -106,8 +106,8 @@ def test_a_set_input_is_the_only_value_generated(core: Catalog) -> None:
 def test_set_field_values_keep_the_fields_stage_2_did_not_name(
     core: Catalog, instruction: str, answer: str, value: str
 ) -> None:
-    """Stage 2 writes a set input from the instruction alone ("priority=2"); the step's other fields stay, in the
-    answer and in the stream."""
+    """Stage 2 writes a set input from the instruction alone ("priority=2"), which it sees as the step's annotation;
+    the step's other fields stay, in the answer and in the stream, and so does its annotation."""
     engine = Scripted(
         lambda p, s: written({"ops": [{"op": "set", "step": 3, "input": "field_values"}]}, reference("test-024")),
         lambda p, s: {"field_values": answer},
@@ -121,6 +121,8 @@ def test_set_field_values_keep_the_fields_stage_2_did_not_name(
     assert {i.name: i.value for i in result.workflow.components[2].inputs}["field_values"] == value
     assert [data["inputs"]["field_values"] for kind, data in events if kind == "step"] == [value]  # streamed so
     assert result.workflow.components[3:] == reference("test-024").components[3:] and result.report.ok
+    assert f'update_record "{instruction}"' in engine.prompts[1]
+    assert result.workflow.components[2].annotation == reference("test-024").components[2].annotation
 
 
 @pytest.mark.parametrize(

@@ -268,7 +268,7 @@ class _Checker:
                 pills = find_pills(values.get(input_spec.name, ""))
                 if len(pills) == 1:
                     return self.scope.table(pills[0])[1]
-        return next((out.table for out in spec.outputs if out.type == "record" and out.table), None)
+        return spec.own_table()
 
     def check_columns(self, fields: list[str], table: str | None, number: int | None, input_name: str) -> None:
         for name in fields:

@@ -159,7 +159,8 @@ def step_schema(
         if inp.name in fixed:
             continue
         offer = Offer(catalog, scope.visible(number - 1 if number else None, inp.name))
-        schema = input_schema(inp, offer, table, candidates)
+        queried = (table or spec.own_table()) if inp.type in ("conditions", "field_values") else table
+        schema = input_schema(inp, offer, queried, candidates)
         if schema is None:
             if inp.required:
                 raise Unfillable(f"step {number}: nothing in scope can fill required input {inp.name!r} of {spec.id}")

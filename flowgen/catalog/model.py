@@ -118,6 +118,11 @@ class StepSpec(BaseModel):
     def output(self, name: str) -> OutputSpec | None:
         return next((spec for spec in self.outputs if spec.name == name), None)
 
+    def own_table(self) -> str | None:
+        """The fixed table of its first record output: what its conditions are about where it has no table input
+        (an inbound email trigger's condition queries `sys_email`)."""
+        return next((out.table for out in self.outputs if out.type == "record" and out.table), None)
+
 
 class TriggerType(StepSpec):
     category: Literal["record", "scheduled", "application", "none"] = "record"

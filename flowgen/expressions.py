@@ -26,6 +26,15 @@ _TERM = re.compile(
     re.DOTALL,
 )
 _SEPARATORS = re.compile(r"\^NQ|\^OR|\^")
+DYNAMIC_ME = "90d1921e5f510100a9ad2572f2b477fe"
+"""The sys_id of the platform's "Me" dynamic filter: `assigned_toDYNAMIC<it>`, assigned to the user who runs it."""
+DATE_RANGES = ("Today", "Yesterday", "Tomorrow", "This week", "Last week", "This month", "Last month", "This year")
+
+
+def date_range(label: str) -> str:
+    """The value of `ON` for a named range: `Today@javascript:gs.beginningOfToday()@javascript:gs.endOfToday()`."""
+    name = label.title().replace(" ", "")
+    return f"{label}@javascript:gs.beginningOf{name}()@javascript:gs.endOf{name}()"
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 from flowgen.catalog import Catalog
 from flowgen.catalog.model import Column, InputSpec
+from flowgen.expressions import DATE_RANGES, DYNAMIC_ME, date_range
 from flowgen.semantics import OPERATORS, Pill, Scope
 from flowgen.validation import validate
 
@@ -27,7 +28,7 @@ SHORT = rf"([A-Za-z0-9 _.:@/+-]{{0,30}}|{DATE_FUNCTION})"  # a condition's value
 NAME = r"[A-Za-z0-9_.:@/()+-][A-Za-z0-9 _.:@/()+-]{0,29}"  # a user, group or other name
 WRITTEN_OPERATORS = [op for op, value in OPERATORS.items() if value in ("word", "none")]  # values SHORT can write
 STORED_OPERATORS = ("=", "!=", "CHANGESTO", "CHANGESFROM")  # those that compare a column with one of its values
-PILL_COLUMN_TYPES = ("choice", "boolean", "reference", "email", "string", "integer", "glide_date_time")
+PILL_COLUMN_TYPES = ("choice", "boolean", "reference", "email", "string", "integer", "glide_date_time", "sys_id")
 MAX_TERMS = 4
 
 
@@ -71,26 +72,44 @@ def stored_values(column: Column) -> list[str]:
     return ["true", "false"] if column.type == "boolean" else []
 
 
-def _query(columns: list[str], pills: list[str], assignments: bool, stored: dict[str, list[str]]) -> str:
-    """An encoded query (or `col=value^...` assignments); a column in `stored` is compared with or set to one of
-    its stored values or a pill, never free text: the fine-tuned model wrote `state=in progress`, `state=4` (no
-    such state) and `category=Database`, values the platform does not have."""
+def _terms(catalog: Catalog, columns: dict[str, Column], pills: list[str], assignments: bool) -> list[str]:
+    """The alternatives of one term of a query on `columns`, or of one assignment to one of them.
+
+    A choice or boolean column is compared with (`=`, `!=`, `CHANGESTO`, `CHANGESFROM`) or set to one of its stored
+    values or a pill, never free text: the fine-tuned model wrote `state=in progress`, `state=4` (no such state) and
+    `category=Database`, values the platform does not have. A query may also name a reference's record by its name
+    (`assignment_group.name=Network`), the current user (`assigned_toDYNAMIC...`) and a named date range
+    (`opened_atONToday@...`), as the references do: the grammar could write none of the three before."""
     free = f"({_alternation(pills)}|{SHORT})" if pills else SHORT
     ops = ["="] if assignments else WRITTEN_OPERATORS
     by_value = [o for o in ops if o in STORED_OPERATORS]
     others = [o for o in ops if o not in STORED_OPERATORS]
-    plain = [c for c in columns if c not in stored]
+    plain = [name for name, column in columns.items() if not stored_values(column)]
+    if not assignments:
+        plain += [f"{name}.name" for name, column in columns.items()
+                  if column.reference in catalog.tables and "name" in catalog.columns(column.reference)]  # fmt: skip
     terms = [f"{_alternation(plain)}{_alternation(ops)}{free}"] if plain else []
     groups: dict[tuple[str, ...], list[str]] = {}  # columns with the same stored values share one alternative
-    for column in columns:
-        if column in stored:
-            groups.setdefault(tuple(stored[column]), []).append(column)
+    for name, column in columns.items():
+        if values := stored_values(column):
+            groups.setdefault(tuple(values), []).append(name)
     for values, names in groups.items():
         terms.append(f"{_alternation(names)}{_alternation(by_value)}{_alternation([*pills, *values])}")
         if others:
             terms.append(f"{_alternation(names)}{_alternation(others)}{free}")
+    if not assignments:
+        if people := [name for name, column in columns.items() if column.reference == "sys_user"]:
+            terms.append(f"{_alternation(people)}DYNAMIC{DYNAMIC_ME}")
+        if dates := [name for name, column in columns.items() if column.type in ("glide_date_time", "glide_date")]:
+            terms.append(f"{_alternation(dates)}ON{_alternation([date_range(r) for r in DATE_RANGES])}")
+    return terms
+
+
+def _query(terms: list[str], assignments: bool) -> str:
+    """Up to MAX_TERMS terms; a query's joined by `^` (and) or `^OR`, assignments by `^`."""
     term = "(" + "|".join(terms) + ")"
-    return f"{term}(\\^{term}){{0,{MAX_TERMS - 1}}}"
+    separator = "\\^" if assignments else "\\^(OR)?"
+    return f"{term}({separator}{term}){{0,{MAX_TERMS - 1}}}"
 
 
 def input_schema(spec: InputSpec, scope: Offer, table: str | None, candidates: list[str]) -> dict[str, Any] | None:
@@ -102,14 +121,14 @@ def input_schema(spec: InputSpec, scope: Offer, table: str | None, candidates: l
         return {"enum": options} if options else None
     if kind in ("conditions", "field_values"):
         fields = scope.of("field", "record", "count", "string", "approval_state", "boolean", "integer")
-        columns = catalog.columns(table) if table in catalog.tables else {}
-        if not columns and kind == "field_values":
+        assignments = kind == "field_values"
+        if table in catalog.tables:
+            terms = _terms(catalog, catalog.columns(table), fields, assignments)
+        elif fields and not assignments:  # no table: a condition compares pills, `{{step_1.record.state}}=2`
+            terms = [f"{_alternation(fields)}{_alternation(WRITTEN_OPERATORS)}({_alternation(fields)}|{SHORT})"]
+        else:
             return None
-        left = list(columns) or fields
-        if not left:
-            return None
-        stored = {name: values for name, column in columns.items() if (values := stored_values(column))}
-        return {"type": "string", "pattern": "^" + _query(left, fields, kind == "field_values", stored) + "$"}
+        return {"type": "string", "pattern": "^" + _query(terms, assignments) + "$"}
     if kind in ("record", "records"):
         # a step's `record` is a record of its `table` (the catalog's "Table of the record"): no pill to a record
         # of another table, such as the user of the trigger updated as an incident

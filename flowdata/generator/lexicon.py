@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import re
 
+from flowgen import expressions
 from flowgen.catalog import Catalog, Column
 
 NOUNS: dict[str, tuple[str, ...]] = {
@@ -97,7 +98,7 @@ TASK_DESCRIPTIONS = (
     "Schedule the deployment", "Check warranty status", "Prepare the equipment", "Notify facilities",
 )  # fmt: skip
 
-DYNAMIC_ME = "DYNAMIC90d1921e5f510100a9ad2572f2b477fe"
+DYNAMIC_ME = f"DYNAMIC{expressions.DYNAMIC_ME}"
 
 
 def noun(rng: random.Random, catalog: Catalog, table: str) -> str:

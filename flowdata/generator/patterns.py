@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 
 from flowgen.catalog import Action, Column, InputSpec
+from flowgen.expressions import date_range
 
 from . import lexicon as lx
 from .draft import Clause, Draft, Record, Segment
@@ -89,7 +90,7 @@ def condition(d: Draft, table: str, count: int = 1) -> tuple[str, str]:
                                  f"with no update for {days} days"), f"sys_updated_on<javascript:gs.daysAgoStart({days})")  # fmt: skip
                 if rng.random() < 0.3:
                     return pick(rng, "created today", "opened today"), (
-                        f"{col}ONToday@javascript:gs.beginningOfToday()@javascript:gs.endOfToday()"
+                        f"{col}ON{date_range('Today')}"
                     )
                 return (pick(rng, f"older than {days} days", f"opened more than {days} days ago",
                              f"created over {days} days ago"), f"{col}<javascript:gs.daysAgoStart({days})")  # fmt: skip

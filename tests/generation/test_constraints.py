@@ -206,6 +206,31 @@ def test_a_choice_or_boolean_column_takes_one_of_its_stored_values_or_a_pill(cor
     assert not re.fullmatch(values, "state=in progress")
 
 
+def test_a_query_names_the_current_user_a_date_range_a_records_name_and_alternatives(core: Catalog) -> None:
+    """The references' conventions (docs/dataset-conventions.md) that the grammar could not write before."""
+    find = {"do": "look_up_records", "a": "Every monday close the stale incidents", "table": "incident"}
+    plan = to_plan({"trigger": {"type": "none"}, "steps": [find]})
+    pattern = step_schema(core, plan, 1, TABLES)[0]["properties"]["conditions"]["pattern"]
+    for query in (
+        "assigned_toDYNAMIC90d1921e5f510100a9ad2572f2b477fe^active=true",
+        "opened_atONToday@javascript:gs.beginningOfToday()@javascript:gs.endOfToday()",
+        "closed_atONThis week@javascript:gs.beginningOfThisWeek()@javascript:gs.endOfThisWeek()",
+        "assignment_group.name=Network^priority=1^ORpriority=2",
+    ):
+        assert re.fullmatch(pattern, query), query
+    for wrong in ("stateDYNAMIC90d1921e5f510100a9ad2572f2b477fe", "priorityONToday@javascript:gs.beginningOfToday()"
+                  "@javascript:gs.endOfToday()", "assignment_group.label=Network"):  # fmt: skip
+        assert not re.fullmatch(pattern, wrong), wrong
+
+
+def test_an_inbound_emails_condition_queries_the_email(core: Catalog) -> None:
+    plan = to_plan({"trigger": {"type": "inbound_email", "a": "emails to alerts"}, "steps": [
+        {"do": "log", "a": "emails to alerts"}]})  # fmt: skip
+    pattern = step_schema(core, plan, 0, TABLES)[0]["properties"]["condition"]["pattern"]
+    assert re.fullmatch(pattern, "recipientsLIKEalerts@ourco.com^subjectLIKEdelay")
+    assert not re.fullmatch(pattern, "short_descriptionLIKEdelay")  # an incident's column
+
+
 def test_spans_are_pieces_of_the_requirement() -> None:
     found = spans(REQUIREMENT)
     assert "find all incidents where the user is the assignee" in found

@@ -89,9 +89,7 @@ def condition(d: Draft, table: str, count: int = 1) -> tuple[str, str]:
                     return (pick(rng, f"not updated in {days} days", f"untouched for {days} days",
                                  f"with no update for {days} days"), f"sys_updated_on<javascript:gs.daysAgoStart({days})")  # fmt: skip
                 if rng.random() < 0.3:
-                    return pick(rng, "created today", "opened today"), (
-                        f"{col}ON{date_range('Today')}"
-                    )
+                    return pick(rng, "created today", "opened today"), f"{col}ON{date_range('Today')}"
                 return (pick(rng, f"older than {days} days", f"opened more than {days} days ago",
                              f"created over {days} days ago"), f"{col}<javascript:gs.daysAgoStart({days})")  # fmt: skip
 

@@ -82,6 +82,14 @@ def test_sft_examples_are_the_pipeline_calls(core_retriever: Retriever, run, exa
     assert all("table" not in values and "items" not in values for values in by_step.values())
 
 
+def test_sft_examples_teach_an_inbound_emails_condition(core_retriever: Retriever, run) -> None:
+    """Until stage 2 could write it, the pipeline made no call for it and no example taught it."""
+    ref = next(r for r in handwritten("test") if r.expected.trigger and r.expected.trigger.type == "inbound_email")
+    found, skipped = run.run(examples_of([ref], InProcess(core_retriever), "tuned"))
+    trigger = next(json.loads(e.completion) for e in found if e.id.endswith(":0"))
+    assert not skipped and trigger == {i.name: i.value for i in ref.expected.trigger.inputs}
+
+
 def test_sft_examples_of_a_training_tenant_offer_and_answer_its_own_step(
     core_retriever: Retriever, run, tmp_path: Path
 ) -> None:

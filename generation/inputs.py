@@ -127,6 +127,8 @@ def input_schema(spec: InputSpec, scope: Offer, table: str | None, candidates: l
         elif fields and not assignments:  # no table: a condition compares pills, `{{step_1.record.state}}=2`
             terms = [f"{_alternation(fields)}{_alternation(WRITTEN_OPERATORS)}({_alternation(fields)}|{SHORT})"]
         else:
+            terms = []
+        if not terms:
             return None
         return {"type": "string", "pattern": "^" + _query(terms, assignments) + "$"}
     if kind in ("record", "records"):

@@ -72,6 +72,6 @@ def _choice_problems(workflow: Workflow, catalog: Catalog) -> list[str]:
                 column = columns.get(field)
                 if not column or column.type != "choice" or not stored or find_pills(stored):
                     continue
-                if stored not in {c.value for c in column.choices}:
+                if stored not in column.stored_values():
                     out.append(f"{table}.{field}: {stored!r} is not a stored choice value")
     return out

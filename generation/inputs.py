@@ -65,13 +65,6 @@ def _alternation(options: list[str]) -> str:
     return "(" + "|".join(re.escape(o) for o in sorted(set(options), key=lambda o: (-len(o), o))) + ")"
 
 
-def stored_values(column: Column) -> list[str]:
-    """The values a choice or boolean column stores (`state=6`, `active=false`); none for other columns."""
-    if column.type == "choice":
-        return [c.value for c in column.choices]
-    return ["true", "false"] if column.type == "boolean" else []
-
-
 def _terms(catalog: Catalog, columns: dict[str, Column], pills: list[str], assignments: bool) -> list[str]:
     """The alternatives of one term of a query on `columns`, or of one assignment to one of them.
 
@@ -84,15 +77,15 @@ def _terms(catalog: Catalog, columns: dict[str, Column], pills: list[str], assig
     ops = ["="] if assignments else WRITTEN_OPERATORS
     by_value = [o for o in ops if o in STORED_OPERATORS]
     others = [o for o in ops if o not in STORED_OPERATORS]
-    plain = [name for name, column in columns.items() if not stored_values(column)]
+    stored = {name: values for name, column in columns.items() if (values := column.stored_values())}
+    plain = [name for name in columns if name not in stored]
     if not assignments:
         plain += [f"{name}.name" for name, column in columns.items()
                   if column.reference in catalog.tables and "name" in catalog.columns(column.reference)]  # fmt: skip
     terms = [f"{_alternation(plain)}{_alternation(ops)}{free}"] if plain else []
     groups: dict[tuple[str, ...], list[str]] = {}  # columns with the same stored values share one alternative
-    for name, column in columns.items():
-        if values := stored_values(column):
-            groups.setdefault(tuple(values), []).append(name)
+    for name, values in stored.items():
+        groups.setdefault(tuple(values), []).append(name)
     for values, names in groups.items():
         terms.append(f"{_alternation(names)}{_alternation(by_value)}{_alternation([*pills, *values])}")
         if others:

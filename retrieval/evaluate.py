@@ -84,7 +84,7 @@ def artifact_targets(ref: Reference, catalog: Catalog) -> list[tuple[str, str, s
 
 
 def _is_choice_value(column: Column, value: str | None) -> bool:
-    return column.type == "choice" and value is not None and any(c.value == value for c in column.choices)
+    return column.type == "choice" and value in column.stored_values()
 
 
 def evaluate(

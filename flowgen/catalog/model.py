@@ -72,6 +72,12 @@ class Column(BaseModel):
     reference: str | None = Field(None, description="Target table of a reference column.")
     choices: tuple[Choice, ...] = ()
 
+    def stored_values(self) -> list[str]:
+        """The values a choice or boolean column stores (`state=6`, `active=false`), never labels; none for others."""
+        if self.type == "choice":
+            return [c.value for c in self.choices]
+        return ["true", "false"] if self.type == "boolean" else []
+
 
 class Table(BaseModel):
     model_config = _STRICT
